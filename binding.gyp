@@ -1,0 +1,25 @@
+{
+  "targets": [
+    {
+      "target_name": "tasksr_native",
+      "sources": [
+        "native/src/addon.cc",
+        "native/src/creation.cc",
+        "native/src/views.cc",
+        "native/src/math.cc",
+        "native/src/nn.cc",
+        "native/src/autograd.cc",
+        "native/src/optim.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node scripts/find-libtorch.mjs --print includes)"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node scripts/find-libtorch.mjs --print defines)"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "libraries": ["<!@(node scripts/find-libtorch.mjs --print libs)"]
+    }
+  ]
+}

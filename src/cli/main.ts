@@ -1,0 +1,49 @@
+/**
+ * `tasksr` command line. Commands only parse arguments and call library functions; each lives in commands/.
+ * Global options: --threads N (torch intra-op threads; default: the core count).
+ */
+import { Command, CommanderError } from "commander";
+import { TasksrError } from "../errors.js";
+import { registerDoctor } from "./commands/doctor.js";
+import { packageVersion } from "./version.js";
+
+export function buildProgram(): Command {
+  const program = new Command("tasksr")
+    .description("Task-driven super-resolution: train, evaluate and deploy SR networks for recognition models")
+    .version(packageVersion())
+    .option("--threads <n>", "torch intra-op threads (default: number of cores)")
+    .showHelpAfterError()
+    .hook("preAction", async (cmd) => {
+      const threads = cmd.opts().threads as string | undefined;
+      if (threads !== undefined) {
+        const n = Number(threads);
+        if (!Number.isInteger(n) || n < 1) {
+          throw new TasksrError("E_CLI_ARG", `--threads must be a positive integer, got "${threads}"`);
+        }
+        process.env.TASKSR_THREADS = String(n);
+        const { setNumThreads } = await import("../engine/system.js");
+        setNumThreads(n);
+      }
+    });
+  registerDoctor(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof TasksrError) {
+      console.error(`tasksr: error: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main();

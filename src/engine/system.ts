@@ -1,0 +1,52 @@
+/** Engine-wide state: memory accounting, threads, devices. */
+import { TasksrError } from "../errors.js";
+import { N } from "./native.js";
+
+export interface MemoryInfo {
+  /** Tensor handles created and not yet disposed. */
+  liveTensors: number;
+  /** Bytes libtorch currently holds on the CPU (every CPU tensor, including autograd's saved tensors). */
+  cpuBytes: number;
+  /** High-water mark of cpuBytes since start or the last resetPeakMemory(). */
+  cpuPeakBytes: number;
+}
+
+export function memory(): MemoryInfo {
+  const b = N.nativeBytes();
+  return { liveTensors: N.liveTensors(), cpuBytes: b.cpu, cpuPeakBytes: b.cpuPeak };
+}
+export const resetPeakMemory = (): void => N.resetPeakBytes();
+
+/** Intra-op threads (process-wide). Defaults to the core count, or $TASKSR_THREADS / $OMP_NUM_THREADS. */
+export const setNumThreads = (n: number): void => N.setNumThreads(n);
+export const getNumThreads = (): number => N.getNumThreads();
+
+export const cudaDeviceCount = (): number => N.cudaDeviceCount();
+export const cudaAvailable = (): boolean => N.cudaDeviceCount() > 0;
+export const cudaDeviceName = (i = 0): string => N.cudaDeviceName(i);
+/** Waits for all queued CUDA work (for timing). No-op without CUDA. */
+export const synchronize = (): void => N.cudaSynchronize();
+export const cudaMemory = (i = 0): { allocated: number; peak: number; reserved: number } => N.cudaMemory(i);
+
+/** libtorch's own build summary (torch.__config__.show()) plus its parallel settings. */
+export const torchConfig = (): string => N.configShow();
+export const buildInfo = () => N.buildInfo();
+
+/** Resolves "auto" | "cpu" | "cuda" | "cuda:N" to a device string, failing clearly when CUDA is absent. */
+export function resolveDevice(device: string | undefined): string {
+  if (device === undefined || device === "auto") return cudaAvailable() ? "cuda:0" : "cpu";
+  if (device === "cpu") return "cpu";
+  const m = /^cuda(?::(\d+))?$/.exec(device);
+  if (!m) throw new TasksrError("E_DEVICE", `device must be "cpu", "cuda", "cuda:N" or "auto", got "${device}"`);
+  const n = cudaDeviceCount();
+  const idx = Number(m[1] ?? 0);
+  if (idx >= n) {
+    throw new TasksrError(
+      "E_DEVICE",
+      n === 0
+        ? `device "${device}" requested but no CUDA device is available (${N.buildInfo().cudaCompiled ? "no GPU visible" : "the engine was built against a CPU-only libtorch"}); use --device cpu`
+        : `device "${device}" requested but only ${n} CUDA device(s) exist`,
+    );
+  }
+  return `cuda:${idx}`;
+}

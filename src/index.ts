@@ -1,0 +1,3 @@
+/** tasksr: task-driven super-resolution toolkit (Node public API). */
+export * from "./engine/index.js";
+export { type ErrorCode, ErrorCodes, TasksrError } from "./errors.js";
