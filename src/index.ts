@@ -1,3 +1,4 @@
 /** tasksr: task-driven super-resolution toolkit (Node public API). */
 export * from "./engine/index.js";
 export { type ErrorCode, ErrorCodes, TasksrError } from "./errors.js";
+export * as nn from "./nn/index.js";

@@ -50,6 +50,19 @@ export class Tensor {
     return this.#h;
   }
 
+  /**
+   * Engine internal: makes this object refer to another native tensor, disposing the old one. Modules use it to move
+   * or load parameters while every reference to the parameter object stays valid (like PyTorch's `param.data = ...`).
+   */
+  _replaceHandle(h: Handle): void {
+    if (h === this.#h) return;
+    N.dispose(this.#h);
+    this.#h = h;
+    this.#shape = undefined;
+    this.#dtype = undefined;
+    this.#device = undefined;
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // Metadata
   // ---------------------------------------------------------------------------------------------------------------
