@@ -179,7 +179,7 @@ test("FrozenBatchNorm2d ignores num_batches_tracked when loading and has no para
   const y = f.call(x);
   // (1 - 0.5) * 2 / sqrt(3 + 1e-5) + 1, (2 - 0) * 3 / sqrt(8 + 1e-5) - 1
   const want = [(0.5 * 2) / Math.sqrt(3 + 1e-5) + 1, (2 * 3) / Math.sqrt(8 + 1e-5) - 1];
-  y.toArray().forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6));
+  for (const [i, v] of y.toArray().entries()) assert.ok(Math.abs(v - want[i]!) < 1e-6);
   for (const t of [...Object.values(sd), x, y]) t.dispose();
   f.dispose();
 });
