@@ -64,7 +64,8 @@ export function loadCheckpoint(path: string, parts: Checkpointable): LoopState {
   const file = loadSafetensors(path);
   try {
     const metaText = file.metadata.tasksr;
-    if (metaText === undefined) throw new TasksrError("E_BAD_FILE", `${path} is not a tasksr checkpoint (no tasksr metadata)`);
+    if (metaText === undefined)
+      throw new TasksrError("E_BAD_FILE", `${path} is not a tasksr checkpoint (no tasksr metadata)`);
     const meta = JSON.parse(metaText) as { state: LoopState; optim: Record<string, OptimizerState["meta"]> };
     const group = (prefix: string): Map<string, Tensor> => {
       const out = new Map<string, Tensor>();
