@@ -1,0 +1,11 @@
+/** Metrics: image quality (PSNR/SSIM), classification, segmentation, COCO and VOC detection. */
+export type { Accumulator } from "./accumulator.js";
+export { PsnrMeter, type PsnrSummary, psnr } from "./psnr.js";
+export {
+  type MetricImage,
+  roundHalfEven,
+  SR_PROTOCOLS,
+  type SrProtocol,
+  type SrProtocolOptions,
+} from "./sr-protocol.js";
+export { SsimMeter, type SsimSummary, ssim } from "./ssim.js";
