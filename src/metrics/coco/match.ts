@@ -18,11 +18,14 @@ export const MATCHED = 1;
 export const IGNORED = 2;
 
 export class ImageMatcher {
-  private iou = new Float64Array(0);
-  private gtIgnored = new Uint8Array(0);
-  private order = new Int32Array(0);
-  private orderIgnored = new Uint8Array(0);
-  private taken = new Uint8Array(0);
+  /** Scratch buffers reused across images: [D, G] IoU, and per ground truth (in evaluation order) flags. */
+  private scratch = {
+    iou: new Float64Array(0),
+    gtIgnored: new Uint8Array(0),
+    order: new Int32Array(0),
+    orderIgnored: new Uint8Array(0),
+    taken: new Uint8Array(0),
+  };
 
   constructor(
     private readonly iouThresholds: Float64Array,
@@ -51,7 +54,7 @@ export class ImageMatcher {
     const G = g1 - g0;
     const D = p1 - p0;
     this.reserve(D, G);
-    const { iou, gtIgnored, order, orderIgnored, taken } = this;
+    const { iou, gtIgnored, order, orderIgnored, taken } = this.scratch;
     const box = gt.annBox;
     const dbox = store.box;
     // [D, G] IoU, ground truths in file order.
@@ -130,13 +133,17 @@ export class ImageMatcher {
   }
 
   private reserve(D: number, G: number): void {
-    if (this.iou.length < D * G) this.iou = new Float64Array(Math.max(D * G, 2 * this.iou.length));
-    if (this.gtIgnored.length < G) {
-      const n = Math.max(G, 2 * this.gtIgnored.length);
-      this.gtIgnored = new Uint8Array(n);
-      this.order = new Int32Array(n);
-      this.orderIgnored = new Uint8Array(n);
-      this.taken = new Uint8Array(n);
+    const s = this.scratch;
+    if (s.iou.length < D * G) s.iou = new Float64Array(Math.max(D * G, 2 * s.iou.length));
+    if (s.gtIgnored.length < G) {
+      const n = Math.max(G, 2 * s.gtIgnored.length);
+      this.scratch = {
+        iou: s.iou,
+        gtIgnored: new Uint8Array(n),
+        order: new Int32Array(n),
+        orderIgnored: new Uint8Array(n),
+        taken: new Uint8Array(n),
+      };
     }
   }
 }
