@@ -7,7 +7,10 @@ import { TopKAccuracy } from "../../metrics/classification.js";
 import type { TaskNetwork } from "../../models/types.js";
 import { expectBatch, type TaskAdapter } from "./types.js";
 
-export function classificationAdapter(net: TaskNetwork<Tensor>, o: { numClasses: number; labelSmoothing?: number }): TaskAdapter {
+export function classificationAdapter(
+  net: TaskNetwork<Tensor>,
+  o: { numClasses: number; labelSmoothing?: number },
+): TaskAdapter {
   return {
     task: "classification",
     net,

@@ -36,7 +36,12 @@ export function segmentationAdapter(net: TaskNetwork<SegmenterOutput>, o: Segmen
       const named = net.namedParameters();
       const main = named.filter(([k]) => !k.startsWith(AUX_PREFIX)).map(([, p]) => p);
       const aux = named.filter(([k]) => k.startsWith(AUX_PREFIX)).map(([, p]) => p);
-      return aux.length ? [{ params: main, lrMult: 1 }, { params: aux, lrMult: o.auxLrMult ?? 10 }] : [{ params: main, lrMult: 1 }];
+      return aux.length
+        ? [
+            { params: main, lrMult: 1 },
+            { params: aux, lrMult: o.auxLrMult ?? 10 },
+          ]
+        : [{ params: main, lrMult: 1 }];
     },
     evaluator() {
       // Classes absent from both prediction and ground truth are left out of the mean; on the reference VOC val set
@@ -47,7 +52,10 @@ export function segmentationAdapter(net: TaskNetwork<SegmenterOutput>, o: Segmen
         update(x, batch) {
           const b = expectBatch(batch, "segmentation");
           const pred = scope(() => noGrad(() => net.call(x).out.argmax(1).to("int32").data<"int32">()));
-          cm.update(scope(() => b.masks.to("int32").data<"int32">()), pred);
+          cm.update(
+            scope(() => b.masks.to("int32").data<"int32">()),
+            pred,
+          );
         },
         compute() {
           const r = cm.compute();

@@ -1,0 +1,87 @@
+/**
+ * Evaluation of the full test pipeline LR -> (upsampler | SR net) -> task net: the task metric, plus PSNR under both
+ * protocols and SSIM when the pipeline produces an SR image (A11, D). One function serves both report views:
+ * SR4IR's (each setting's own networks) and TDSR's (one frozen task net fed every input kind).
+ */
+import type { Batch } from "../data/loader/collate.js";
+import { cropBack, disposeBatch } from "../data/loader/collate.js";
+import { scope } from "../engine/scope.js";
+import type { Tensor } from "../engine/tensor.js";
+import { PsnrMeter } from "../metrics/psnr.js";
+import type { MetricImage, SrProtocol } from "../metrics/sr-protocol.js";
+import { SsimMeter } from "../metrics/ssim.js";
+import type { TaskEvaluator } from "./adapters/types.js";
+
+export interface EvalOptions {
+  batches: AsyncIterable<Batch>;
+  /** LR synthesis for a HR batch. */
+  degrade: (hr: Tensor) => Tensor;
+  /** The image the task net (and the quality metrics) see for an LR batch. */
+  input: (lr: Tensor, batch: Batch) => Tensor;
+  /** Task metric accumulator; omit for quality-only evaluation. */
+  evaluator?: TaskEvaluator;
+  /** Protocols to report PSNR under (omit for pipelines without an image to judge, e.g. HR). */
+  psnr?: readonly SrProtocol[];
+  ssim?: boolean;
+  scale: number;
+  /** Stop after this many images. */
+  limit?: number;
+  /** Called after each batch with the images done so far. */
+  onProgress?: (images: number) => void;
+}
+
+export interface EvalResult {
+  /** Task metric values (percent), e.g. {top1, top5} or {mIoU, pixelAcc} or COCO's 12 numbers. */
+  task: Record<string, number>;
+  /** PSNR in dB per protocol. */
+  psnr: Partial<Record<SrProtocol, number>>;
+  /** SSIM (basicsr protocol: Y channel, crop = scale). */
+  ssim?: number;
+  images: number;
+  seconds: number;
+}
+
+/** [3, H, W] float tensor -> planar metric image (values in [0, 1]; the protocols quantise). */
+function metricImage(t: Tensor): MetricImage {
+  const data = scope(() => t.float().contiguous().data<"float32">());
+  return { data, channels: 3, height: t.shape[1]!, width: t.shape[2]!, layout: "chw" };
+}
+
+export async function evaluatePipeline(o: EvalOptions): Promise<EvalResult> {
+  const t0 = performance.now();
+  const psnr = (o.psnr ?? []).map((protocol) => new PsnrMeter({ protocol, scale: o.scale }));
+  const ssim = o.ssim && o.psnr?.length ? new SsimMeter({ protocol: "basicsr", scale: o.scale }) : undefined;
+  let images = 0;
+  for await (const batch of o.batches) {
+    const n = batch.hr.shape[0]!;
+    try {
+      scope(() => {
+        const x = o.input(o.degrade(batch.hr), batch);
+        o.evaluator?.update(x, batch);
+        if (psnr.length === 0) return;
+        // Detection batches are padded: compare each image at its own size.
+        const srs = batch.task === "detection" ? cropBack(x, batch.sizes) : x.unbind(0);
+        const hrs = batch.task === "detection" ? cropBack(batch.hr, batch.sizes) : batch.hr.unbind(0);
+        for (const [i, s] of srs.entries()) {
+          const a = metricImage(s);
+          const b = metricImage(hrs[i]!);
+          for (const m of psnr) m.update(a, b);
+          ssim?.update(a, b);
+        }
+      });
+    } finally {
+      disposeBatch(batch);
+    }
+    images += n;
+    o.onProgress?.(images);
+    if (o.limit !== undefined && images >= o.limit) break;
+  }
+  const result: EvalResult = {
+    task: o.evaluator?.compute() ?? {},
+    psnr: Object.fromEntries(psnr.map((m) => [m.options.protocol, m.compute().psnr])),
+    images,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  if (ssim) result.ssim = ssim.compute().ssim;
+  return result;
+}

@@ -1,0 +1,247 @@
+/**
+ * The training loop shared by every recipe: epochs of batches, gradient-accumulation windows, progress lines and
+ * metrics.jsonl, periodic evaluation, atomic checkpoints (latest + every `saveEvery` epochs), bit-exact resume,
+ * a clean stop on abort (Ctrl-C) and a hard stop on a non-finite loss that leaves the last good checkpoint intact.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { configHash } from "../config/load.js";
+import type { RunConfig } from "../config/schema.js";
+import { type Batch, disposeBatch } from "../data/loader/collate.js";
+import { autocast } from "../engine/autograd.js";
+import type { Generator } from "../engine/creation.js";
+import { scope } from "../engine/scope.js";
+import type { Tensor } from "../engine/tensor.js";
+import { TasksrError } from "../errors.js";
+import type { SrNetwork } from "../models/types.js";
+import type { TaskAdapter } from "./adapters/types.js";
+import { type Checkpointable, type LoopState, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { type EvalResult, evaluatePipeline } from "./evaluate.js";
+import { TrainProgress } from "./logging.js";
+import type { Recipe, RecipeContext } from "./recipes/types.js";
+import type { LossScaler, Stepper } from "./stepper.js";
+
+/** A source of batches per epoch (the DataLoader), restartable at a batch index. */
+export interface BatchSource {
+  readonly length: number;
+  epoch(epoch: number, o?: { startBatch?: number }): AsyncIterable<Batch>;
+}
+
+/** Everything built from a config (see build.ts). */
+export interface RunParts {
+  cfg: RunConfig;
+  device: string;
+  sr: SrNetwork | undefined;
+  task: TaskAdapter;
+  recipe: Recipe;
+  srStep: Stepper | undefined;
+  taskStep: Stepper | undefined;
+  scaler: LossScaler | undefined;
+  train: BatchSource;
+  val: BatchSource;
+  degrade: (hr: Tensor) => Tensor;
+  cqmixGenerator: Generator;
+  /** Batches consumed per epoch (the loader length, possibly capped). */
+  batchesPerEpoch: number;
+  /** Whether the evaluation includes the task metric (SR-FT without a trained task net reports quality only). */
+  evaluateTask: boolean;
+}
+
+export interface TrainOptions {
+  runDir: string;
+  /** Checkpoint to continue from. */
+  resumeFrom?: string;
+  log?: (line: string) => void;
+  /** Stops at the next accumulation-window boundary, saving a checkpoint (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Stops after this many optimizer steps in this invocation, saving a checkpoint (tests of resume). */
+  stopAfterIters?: number;
+}
+
+export interface TrainResult {
+  runDir: string;
+  /** Final evaluation (undefined when the run was stopped early). */
+  final: EvalResult | undefined;
+  evals: { epoch: number; result: EvalResult }[];
+  stopped: "completed" | "aborted" | "limit";
+  iterations: number;
+  seconds: number;
+}
+
+export function checkpointParts(p: RunParts): Checkpointable {
+  const nets: Checkpointable["nets"] = { task: p.task.net };
+  if (p.sr) nets.sr = p.sr as unknown as Checkpointable["nets"][string];
+  const optimizers: Checkpointable["optimizers"] = {};
+  if (p.srStep) optimizers.sr = p.srStep.optimizer;
+  if (p.taskStep) optimizers.task = p.taskStep.optimizer;
+  return { nets, optimizers, generators: { cqmix: p.cqmixGenerator } };
+}
+
+/** Evaluates the recipe's test pipeline on the validation split. */
+export function evaluateRun(p: RunParts, onProgress?: (images: number) => void): Promise<EvalResult> {
+  const ctx = recipeContext(p, 0, 0);
+  return evaluatePipeline({
+    batches: p.val.epoch(0),
+    degrade: p.degrade,
+    input: (lr, batch) => p.recipe.testInput(ctx, lr, batch),
+    evaluator: p.evaluateTask ? p.task.evaluator() : undefined,
+    psnr: p.recipe.producesSr ? p.cfg.eval.psnr : undefined,
+    ssim: p.cfg.eval.ssim,
+    scale: p.cfg.scale,
+    limit: p.cfg.eval.limit,
+    onProgress,
+  });
+}
+
+function recipeContext(p: RunParts, iteration: number, epoch: number): RecipeContext {
+  const amp = p.cfg.train.amp;
+  const deviceType = p.device.startsWith("cuda") ? "cuda" : "cpu";
+  return {
+    cfg: p.cfg,
+    sr: p.sr,
+    task: p.task,
+    srStep: p.srStep,
+    taskStep: p.taskStep,
+    degrade: p.degrade,
+    cqmixGenerator: p.cqmixGenerator,
+    iteration,
+    epoch,
+    itersPerEpoch: Math.floor(p.batchesPerEpoch / p.cfg.train.gradAccum),
+    autocast: <T>(fn: () => T): T =>
+      amp === "off" ? fn() : autocast(deviceType, amp === "bf16" ? "bfloat16" : "float16", fn),
+  };
+}
+
+export function formatEval(r: EvalResult): string {
+  const parts = Object.entries(r.task).map(([k, v]) => `${k} ${v.toFixed(2)}`);
+  for (const [k, v] of Object.entries(r.psnr)) parts.push(`PSNR(${k}) ${v.toFixed(2)} dB`);
+  if (r.ssim !== undefined) parts.push(`SSIM ${r.ssim.toFixed(4)}`);
+  return `${parts.join("  ")}  (${r.images} images, ${r.seconds.toFixed(1)} s)`;
+}
+
+export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now();
+  const cfg = p.cfg;
+  const log = o.log ?? ((l: string) => console.log(l));
+  const ckptDir = join(o.runDir, "checkpoints");
+  mkdirSync(ckptDir, { recursive: true });
+  const parts = checkpointParts(p);
+  const accum = cfg.train.gradAccum;
+  const itersPerEpoch = Math.floor(p.batchesPerEpoch / accum);
+  if (itersPerEpoch < 1) {
+    throw new TasksrError(
+      "E_CONFIG",
+      `an epoch has ${p.batchesPerEpoch} batches, fewer than train.gradAccum = ${accum}; lower the batch size or gradAccum`,
+    );
+  }
+  const totalIters = itersPerEpoch * cfg.train.epochs;
+  const hash = configHash(cfg);
+  let state: LoopState = { epoch: 0, iteration: 0, batchInEpoch: 0, configHash: hash, extra: {} };
+  if (o.resumeFrom) {
+    state = loadCheckpoint(o.resumeFrom, parts);
+    if (state.configHash !== hash) {
+      throw new TasksrError(
+        "E_CONFIG",
+        `${o.resumeFrom} was written by a run with a different config (hash ${state.configHash}, now ${hash}); resume with the same config and --set options, or start a new run`,
+      );
+    }
+    log(
+      `resumed from ${o.resumeFrom} at epoch ${state.epoch + 1}, iteration ${state.iteration}, batch ${state.batchInEpoch}`,
+    );
+  }
+  const progress = new TrainProgress(
+    {
+      totalIters,
+      totalEpochs: cfg.train.epochs,
+      logEvery: cfg.train.logEvery,
+      jsonl: join(o.runDir, "metrics.jsonl"),
+      write: o.log,
+    },
+    state.iteration,
+  );
+  const save = (name: string) => {
+    saveCheckpoint(join(ckptDir, name), parts, state);
+  };
+  const evals: TrainResult["evals"] = [];
+  let stopped: TrainResult["stopped"] = "completed";
+  let itersThisRun = 0;
+  const steppers = [p.srStep, p.taskStep].filter((s): s is Stepper => s !== undefined);
+
+  outer: for (let epoch = state.epoch; epoch < cfg.train.epochs; epoch++) {
+    const start = state.batchInEpoch;
+    let b = start;
+    // A run stopped on the epoch's last window resumes straight into the epoch-end evaluation.
+    const batches = start < itersPerEpoch * accum ? p.train.epoch(epoch, { startBatch: start }) : [];
+    for await (const batch of batches) {
+      const windowEnd = (b + 1) % accum === 0;
+      for (const s of steppers) {
+        s.iteration = state.iteration;
+        s.windowEnd = windowEnd;
+      }
+      let values: Record<string, number>;
+      try {
+        values = scope(() => p.recipe.step(recipeContext(p, state.iteration, epoch), batch));
+      } finally {
+        disposeBatch(batch);
+      }
+      const bad = Object.entries(values).filter(([, v]) => !Number.isFinite(v));
+      if (bad.length) {
+        throw new TasksrError(
+          "E_NON_FINITE",
+          `non-finite loss at epoch ${epoch + 1}, iteration ${state.iteration}: ${JSON.stringify(values)}; the last good checkpoint in ${ckptDir} is kept`,
+        );
+      }
+      b++;
+      state.batchInEpoch = b;
+      if (windowEnd) {
+        p.scaler?.update();
+        state.iteration++;
+        itersThisRun++;
+        const lrs: Record<string, number> = {};
+        if (p.srStep) lrs.lr_sr = p.srStep.lr;
+        if (p.taskStep) lrs.lr_task = p.taskStep.lr;
+        progress.step(epoch + 1, state.iteration, { ...values, ...lrs }, batch.hr.shape[0] ?? 0);
+        if (o.signal?.aborted || (o.stopAfterIters !== undefined && itersThisRun >= o.stopAfterIters)) {
+          stopped = o.signal?.aborted ? "aborted" : "limit";
+          state.epoch = epoch;
+          save("latest.safetensors");
+          progress.event(
+            "stop",
+            `stopped at epoch ${epoch + 1}, iteration ${state.iteration}; checkpoint saved to ${ckptDir}/latest.safetensors`,
+          );
+          break outer;
+        }
+      }
+      if (b >= itersPerEpoch * accum) break;
+    }
+    state.epoch = epoch + 1;
+    state.batchInEpoch = 0;
+    const last = epoch + 1 === cfg.train.epochs;
+    if ((epoch + 1) % cfg.train.evalEvery === 0 || last) {
+      const r = await evaluateRun(p);
+      evals.push({ epoch: epoch + 1, result: r });
+      progress.event("eval", `[epoch ${epoch + 1}/${cfg.train.epochs}] eval  ${formatEval(r)}`, {
+        epoch: epoch + 1,
+        ...flatEval(r),
+      });
+    }
+    save("latest.safetensors");
+    if ((epoch + 1) % cfg.train.saveEvery === 0) save(`epoch_${String(epoch + 1).padStart(3, "0")}.safetensors`);
+  }
+  return {
+    runDir: o.runDir,
+    final: stopped === "completed" ? evals.at(-1)?.result : undefined,
+    evals,
+    stopped,
+    iterations: state.iteration,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** An EvalResult as flat JSON fields (task metrics, psnr_<protocol>, ssim). */
+export function flatEval(r: EvalResult): Record<string, number> {
+  const out: Record<string, number> = { ...r.task };
+  for (const [k, v] of Object.entries(r.psnr)) out[`psnr_${k}`] = v;
+  if (r.ssim !== undefined) out.ssim = r.ssim;
+  return out;
+}
