@@ -68,7 +68,7 @@ export function smokeTest(build: () => Module<[Tensor], unknown>, inputShape: nu
     const a = outputTensors(noGrad(() => net.call(x)));
     const b = outputTensors(noGrad(() => copy.call(x)));
     assert.equal(a.length, b.length);
-    a.forEach((t, i) => assert.ok(t.equal(b[i]!), `output ${i} identical after the round trip`));
+    for (const [i, t] of a.entries()) assert.ok(t.equal(b[i]!), `output ${i} identical after the round trip`);
   });
   x.dispose();
   net.dispose();
