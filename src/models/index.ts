@@ -3,8 +3,16 @@
  * and the network contracts.
  */
 import "./backbones/mobilenetv3.js";
+import "./sr/dbpn.js";
+import "./sr/edsr.js";
+import "./sr/interpolate.js";
 
 export * from "./backbones/mobilenetv3.js";
 export * from "./blocks/conv_norm_act.js";
+export * from "./blocks/normalize.js";
 export * from "./registry.js";
+export * from "./sr/base.js";
+export * from "./sr/dbpn.js";
+export * from "./sr/edsr.js";
+export * from "./sr/interpolate.js";
 export type * from "./types.js";
