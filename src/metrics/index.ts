@@ -24,3 +24,15 @@ export {
   type SrProtocolOptions,
 } from "./sr-protocol.js";
 export { SsimMeter, type SsimSummary, ssim } from "./ssim.js";
+export {
+  type VocBox,
+  type VocClassResult,
+  type VocDetection,
+  VocEvaluator,
+  type VocGroundTruth,
+  type VocObject,
+  type VocOptions,
+  type VocResult,
+  vocAp,
+} from "./voc.js";
+export { classOfResultFile, readVocDetections, readVocGroundTruth, type VocGroundTruthFiles } from "./voc-files.js";
