@@ -4,6 +4,7 @@ export { TopKAccuracy, type TopKOptions, type TopKSummary } from "./classificati
 export type { PrecisionRecall } from "./coco/accumulate.js";
 export type { CocoDetection, ImagePredictions } from "./coco/detections.js";
 export { type CocoCategoryResult, type CocoEvalResult, CocoEvaluator } from "./coco/evaluator.js";
+export { evaluateCocoFiles } from "./coco/files.js";
 export {
   type CocoAnnotation,
   type CocoCategory,
@@ -16,6 +17,14 @@ export { AREA_LABELS, AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS }
 export { type CocoStatKey, type CocoStats, formatCocoStats, STAT_KEYS } from "./coco/summarize.js";
 export { ConfusionMatrix, type NanPolicy, type SegmentationSummary } from "./confusion.js";
 export { PsnrMeter, type PsnrSummary, psnr } from "./psnr.js";
+export {
+  evaluateSrFiles,
+  pairImages,
+  readPair,
+  type SrFilesOptions,
+  type SrFilesReport,
+  type SrImageResult,
+} from "./sr-files.js";
 export {
   type MetricImage,
   roundHalfEven,
