@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { TasksrError } from "../errors.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerMetrics } from "./commands/metrics.js";
 import { packageVersion } from "./version.js";
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
       }
     });
   registerDoctor(program);
+  registerMetrics(program);
   return program;
 }
 

@@ -4,6 +4,7 @@ export { TopKAccuracy, type TopKOptions, type TopKSummary } from "./classificati
 export type { PrecisionRecall } from "./coco/accumulate.js";
 export type { CocoDetection, ImagePredictions } from "./coco/detections.js";
 export { type CocoCategoryResult, type CocoEvalResult, CocoEvaluator } from "./coco/evaluator.js";
+export { evaluateCocoFiles } from "./coco/files.js";
 export {
   type CocoAnnotation,
   type CocoCategory,
@@ -17,6 +18,14 @@ export { type CocoStatKey, type CocoStats, formatCocoStats, STAT_KEYS } from "./
 export { ConfusionMatrix, type NanPolicy, type SegmentationSummary } from "./confusion.js";
 export { PsnrMeter, type PsnrSummary, psnr } from "./psnr.js";
 export {
+  evaluateSrFiles,
+  pairImages,
+  readPair,
+  type SrFilesOptions,
+  type SrFilesReport,
+  type SrImageResult,
+} from "./sr-files.js";
+export {
   type MetricImage,
   roundHalfEven,
   SR_PROTOCOLS,
@@ -24,3 +33,15 @@ export {
   type SrProtocolOptions,
 } from "./sr-protocol.js";
 export { SsimMeter, type SsimSummary, ssim } from "./ssim.js";
+export {
+  type VocBox,
+  type VocClassResult,
+  type VocDetection,
+  VocEvaluator,
+  type VocGroundTruth,
+  type VocObject,
+  type VocOptions,
+  type VocResult,
+  vocAp,
+} from "./voc.js";
+export { classOfResultFile, readVocDetections, readVocGroundTruth, type VocGroundTruthFiles } from "./voc-files.js";

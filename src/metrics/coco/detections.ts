@@ -5,8 +5,8 @@
  * is not a ground-truth category is an error instead of being silently dropped.
  */
 import { TasksrError } from "../../errors.js";
+import { arrayAt, badField, boxAt, numberAt, recordAt } from "../json-fields.js";
 import type { CocoGroundTruthIndex } from "./ground-truth.js";
-import { arrayAt, badField, boxAt, numberAt, recordAt } from "./validate.js";
 
 /** One entry of a COCO results file. */
 export interface CocoDetection {

@@ -8,8 +8,9 @@
  * `area` is w*h. Annotations on unknown images or categories (silently dropped by pycocotools) and repeated
  * annotation ids (pycocotools then evaluates the last one in place of all of them) are errors.
  */
+
+import { arrayAt, badField, boxAt, numberAt, recordAt } from "../json-fields.js";
 import { bucketSort, iota } from "./group.js";
-import { arrayAt, badField, boxAt, numberAt, recordAt } from "./validate.js";
 
 export interface CocoImage {
   id: number;

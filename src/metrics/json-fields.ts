@@ -1,8 +1,24 @@
 /**
- * Field checks for COCO-style JSON: every failure is one E_BAD_FILE naming the source, the entry and the field, and
- * saying what was expected.
+ * Reading and field checks for JSON inputs (COCO ground truth and results): every failure is one E_BAD_FILE naming
+ * the source, the entry and the field, and saying what was expected.
  */
-import { TasksrError } from "../../errors.js";
+import { readFileSync } from "node:fs";
+import { TasksrError } from "../errors.js";
+
+/** Parses a JSON file; a missing file or invalid JSON is E_BAD_FILE naming `path` and saying what it should hold. */
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new TasksrError("E_BAD_FILE", `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new TasksrError("E_BAD_FILE", `${path}: not valid JSON (${what}): ${(err as Error).message}`, { cause: err });
+  }
+}
 
 function show(v: unknown): string {
   const s = JSON.stringify(v);
