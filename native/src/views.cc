@@ -62,7 +62,9 @@ void registerViews(Registry& r) {
   r.def("gather", [](const Napi::CallbackInfo& info) {
     return wrap(info.Env(), T(info, 0).gather(I(info, 1), T(info, 2)));
   });
-  // scatter(t, dim, index, src|value, reduce?) -> new tensor; reduce "sum" maps to scatter_add semantics.
+  // scatter(t, dim, index, src|value, reduce?) -> new tensor; reduce "sum" maps to scatter_add semantics, the other
+  // reductions to scatter_reduce with include_self (torch's default): at::scatter's own `reduce` only knows
+  // "add"/"multiply".
   r.def("scatter", [](const Napi::CallbackInfo& info) {
     const at::Tensor& t = T(info, 0);
     const int64_t dim = I(info, 1);
@@ -71,7 +73,7 @@ void registerViews(Registry& r) {
     if (!Absent(info, 4)) {
       const std::string reduce = S(info, 4);
       if (reduce == "sum") return wrap(info.Env(), t.scatter_add(dim, idx, T(info, 3)));
-      return wrap(info.Env(), t.scatter(dim, idx, T(info, 3), reduce));
+      return wrap(info.Env(), t.scatter_reduce(dim, idx, T(info, 3), reduce, /*include_self=*/true));
     }
     return wrap(info.Env(), t.scatter(dim, idx, T(info, 3)));
   });
