@@ -62,18 +62,21 @@ void registerViews(Registry& r) {
   r.def("gather", [](const Napi::CallbackInfo& info) {
     return wrap(info.Env(), T(info, 0).gather(I(info, 1), T(info, 2)));
   });
-  // scatter(t, dim, index, src|value, reduce?) -> new tensor; reduce "sum" maps to scatter_add semantics.
+  // scatter(t, dim, index, src|value, reduce?) -> new tensor; reduce "sum" maps to scatter_add semantics, the other
+  // reductions to scatter_reduce with include_self (torch's default): at::scatter's own `reduce` only knows
+  // "add"/"multiply". A scalar source reduces like a tensor of that value shaped as the index.
   r.def("scatter", [](const Napi::CallbackInfo& info) {
     const at::Tensor& t = T(info, 0);
     const int64_t dim = I(info, 1);
     const at::Tensor& idx = T(info, 2);
-    if (IsScalarArg(info, 3)) return wrap(info.Env(), t.scatter(dim, idx, Sc(info, 3)));
-    if (!Absent(info, 4)) {
-      const std::string reduce = S(info, 4);
-      if (reduce == "sum") return wrap(info.Env(), t.scatter_add(dim, idx, T(info, 3)));
-      return wrap(info.Env(), t.scatter(dim, idx, T(info, 3), reduce));
+    if (Absent(info, 4)) {
+      if (IsScalarArg(info, 3)) return wrap(info.Env(), t.scatter(dim, idx, Sc(info, 3)));
+      return wrap(info.Env(), t.scatter(dim, idx, T(info, 3)));
     }
-    return wrap(info.Env(), t.scatter(dim, idx, T(info, 3)));
+    const at::Tensor src = IsScalarArg(info, 3) ? at::full(idx.sizes(), Sc(info, 3), t.options()) : T(info, 3);
+    const std::string reduce = S(info, 4);
+    if (reduce == "sum") return wrap(info.Env(), t.scatter_add(dim, idx, src));
+    return wrap(info.Env(), t.scatter_reduce(dim, idx, src, reduce, /*include_self=*/true));
   });
   r.def("maskedSelect", [](const Napi::CallbackInfo& info) {
     return wrap(info.Env(), T(info, 0).masked_select(T(info, 1)));
