@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { TasksrError } from "../errors.js";
+import { registerConvert } from "./commands/convert.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { packageVersion } from "./version.js";
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
       }
     });
   registerDoctor(program);
+  registerConvert(program);
   return program;
 }
 
