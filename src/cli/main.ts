@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { TasksrError } from "../errors.js";
+import { registerConvert } from "./commands/convert.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerMetrics } from "./commands/metrics.js";
 import { packageVersion } from "./version.js";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     });
   registerDoctor(program);
   registerMetrics(program);
+  registerConvert(program);
   return program;
 }
 
