@@ -6,14 +6,18 @@ import type { Detection } from "../../src/models/detection/types.js";
 import type { Module } from "../../src/nn/module.js";
 import { FIXTURES } from "../support/paths.js";
 
-/** Tensors of test/fixtures/detection/<name>.safetensors with a checked getter (kept for the whole test file). */
-export function fixture(name: string): (key: string) => Tensor {
-  const ref = loadSafetensors(join(FIXTURES, "detection", `${name}.safetensors`)).tensors;
-  return (key: string) => {
-    const t = ref.get(key);
+/**
+ * Tensors of test/fixtures/detection/<name>.safetensors with a checked getter (kept for the whole test file);
+ * `meta` holds the file's string metadata.
+ */
+export function fixture(name: string): ((key: string) => Tensor) & { meta: Record<string, string> } {
+  const file = loadSafetensors(join(FIXTURES, "detection", `${name}.safetensors`));
+  const get = (key: string) => {
+    const t = file.tensors.get(key);
     assert.ok(t, `fixture ${name}:${key} missing`);
     return t;
   };
+  return Object.assign(get, { meta: file.metadata });
 }
 
 /** max |a - b| / max(|b|_inf, floor): a relative error on the tensor's scale. */

@@ -5,7 +5,7 @@
  */
 
 import { noGrad } from "../../engine/autograd.js";
-import { cat, ones, stack, zeros } from "../../engine/creation.js";
+import { cat, full, stack, zeros } from "../../engine/creation.js";
 import * as F from "../../engine/functional.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
@@ -22,7 +22,7 @@ import { SsdMatcher } from "../boxes/matcher.js";
 import { batchedNms, boxIou, clipBoxesToImage, type Size } from "../boxes/ops.js";
 import type { WithTaps } from "../types.js";
 import { DefaultBoxGenerator, type DefaultBoxSettings } from "./anchors.js";
-import { DetectionTransform, type TransformOptions } from "./transform.js";
+import { DetectionTransform, IMAGENET_MEAN, IMAGENET_STD, type TransformOptions } from "./transform.js";
 import type { Detection, DetectionTarget, Detector, DetectorInput, DetectorOutput } from "./types.js";
 
 type Layer = Module<[Tensor], Tensor>;
@@ -112,7 +112,7 @@ export class VggSsdBackbone extends Module<[Tensor], Tensor[]> implements SsdBac
       "E_CONFIG",
     );
     const vgg = vgg16Layers();
-    this.scaleWeight = this.param("scale_weight", ones([512]).mul(20));
+    this.scaleWeight = this.param("scale_weight", full([512], 20));
     this.features = this.module("features", new Sequential(...vgg.slice(0, 23))); // up to conv4_3 + ReLU
     const fc = new Sequential(
       new MaxPool2d(3, { stride: 1, padding: 1 }),
@@ -481,4 +481,86 @@ export function checkBoxesValid(boxes: Tensor): void {
     const b = scope(() => boxes.select(0, bad[0]!).toArray());
     check(false, () => `target boxes must have positive width and height; box ${bad[0]} is [${b.join(", ")}]`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Builders
+// ---------------------------------------------------------------------------------------------------------------
+/** Inference/training thresholds that may be overridden on any SSD. */
+export type SsdThresholds = Partial<
+  Pick<
+    SsdSettings,
+    "scoreThresh" | "nmsThresh" | "detectionsPerImage" | "topkCandidates" | "iouThresh" | "positiveFraction"
+  >
+>;
+
+export interface Ssd300Options extends SsdThresholds {
+  /** Classes including background (default 91, COCO). */
+  numClasses?: number;
+  /** Default-box preset: torchvision's scales (0.07..1.05) or the original SSD300's sizes (30..315 px). */
+  defaultBoxes?: "torchvision" | "original";
+  /** Input normalisation: torchvision's RGB mean on the 0-255 scale, or the original BGR mean subtraction. */
+  input?: "torchvision" | "caffe-bgr";
+  /** VGG stages left trainable from the last (0..5); 4 freezes conv1 as torchvision does with pretrained weights. */
+  trainableBackboneLayers?: number;
+}
+
+/** SSD300 with a VGG16 backbone, keys and outputs as torchvision's ssd300_vgg16. */
+export function ssd300Vgg16(o: Ssd300Options = {}): Ssd {
+  const {
+    numClasses = 91,
+    defaultBoxes = "torchvision",
+    input = "torchvision",
+    trainableBackboneLayers = 4,
+    ...rest
+  } = o;
+  const transform =
+    input === "caffe-bgr" ? { ...SSD300_DEFAULTS.transform, ...CAFFE_BGR_INPUT } : SSD300_DEFAULTS.transform;
+  return new Ssd(new VggSsdBackbone(trainableBackboneLayers), {
+    ...SSD300_DEFAULTS,
+    ...rest,
+    transform,
+    numClasses,
+    defaultBoxes: defaultBoxes === "original" ? SSD300_BOXES_ORIGINAL : SSD300_BOXES_TORCHVISION,
+  });
+}
+
+export interface LightSsdOptions extends SsdThresholds {
+  numClasses: number;
+  /** Backbone widths: three for the stride-8 trunk, then one per extra map (default [16, 32, 64, 128, 128]). */
+  widths?: readonly number[];
+  /** Resize every image to [height, width]; by default images keep their size (any size works). */
+  size?: readonly [number, number];
+  /** Default boxes: extra aspect ratios per map and the scale range (defaults suit objects of 10-60% of the image). */
+  aspectRatios?: readonly (readonly number[])[];
+  minRatio?: number;
+  maxRatio?: number;
+}
+
+/** A small SSD for CPU experiments on small images (e.g. 64-96 px); ImageNet normalisation. */
+export function lightSsd(o: LightSsdOptions): Ssd {
+  const {
+    numClasses,
+    widths = [16, 32, 64, 128, 128],
+    size,
+    aspectRatios,
+    minRatio = 0.1,
+    maxRatio = 0.6,
+    ...rest
+  } = o;
+  const maps = widths.length - 2;
+  const ratios = aspectRatios ?? Array.from({ length: maps }, (_, k) => (k === 0 || k === maps - 1 ? [2] : [2, 3]));
+  return new Ssd(new LightSsdBackbone(widths), {
+    ...SSD300_DEFAULTS,
+    ...rest,
+    numClasses,
+    defaultBoxes: { aspectRatios: ratios, minRatio, maxRatio },
+    transform: {
+      resize: size ? { kind: "fixed", size } : { kind: "none" },
+      mean: IMAGENET_MEAN,
+      std: IMAGENET_STD,
+      channelOrder: "rgb",
+      sizeDivisible: 1,
+    },
+  });
 }
