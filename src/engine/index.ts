@@ -16,6 +16,7 @@ export * as F from "./functional.js";
 export * from "./optim.js";
 export * from "./safetensors.js";
 export { keep, scope, scopeDepth } from "./scope.js";
+export * from "./serialize/pth.js";
 export * from "./system.js";
 export {
   assertTensor,

@@ -188,6 +188,10 @@ export class Tensor {
   detach(): Tensor {
     return new Tensor(N.detach(this.#h));
   }
+  /** A second handle to the same tensor (same storage and autograd identity), owned separately. */
+  alias(): Tensor {
+    return new Tensor(N.alias(this.#h));
+  }
   contiguous(): Tensor {
     return new Tensor(N.contiguous(this.#h));
   }

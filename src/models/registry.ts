@@ -37,7 +37,9 @@ export function getArch(name: string, kind?: ArchKind): ArchEntry {
 }
 
 export function listArchs(kind?: ArchKind): ArchEntry[] {
-  return [...registry.values()].filter((e) => kind === undefined || e.kind === kind).sort((a, b) => a.name.localeCompare(b.name));
+  return [...registry.values()]
+    .filter((e) => kind === undefined || e.kind === kind)
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Validates `options` with the architecture's schema (errors name the field) and builds the network. */

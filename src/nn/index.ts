@@ -8,3 +8,4 @@ export * from "./layers/misc.js";
 export * from "./layers/norm.js";
 export * from "./layers/pool.js";
 export * from "./module.js";
+export * from "./weights.js";

@@ -51,6 +51,24 @@ export function decodeImage(bytes: Buffer, where: string, o: ReadOptions = {}): 
   return decode(bytes, where, o);
 }
 
+/**
+ * Width and height as readImage will return them (EXIF rotation applied) from the file header, without decoding
+ * the pixels.
+ */
+export async function readImageSize(path: string): Promise<{ width: number; height: number }> {
+  try {
+    const m = await sharp(path).metadata();
+    if (m.width === undefined || m.height === undefined) throw new Error("no size in the header");
+    // EXIF orientations 5-8 rotate by 90 degrees.
+    const swap = (m.orientation ?? 1) >= 5;
+    return swap ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
+  } catch (err) {
+    throw new TasksrError("E_BAD_FILE", `cannot read the size of image ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
 export interface WriteOptions {
   /** JPEG/WebP quality 1..100 (default 95). */
   quality?: number;

@@ -1,0 +1,128 @@
+/**
+ * Loading a run config: YAML (1.2) → `--set a.b=value` overrides → zod validation → cross-field checks.
+ * Every problem is reported once, with the file and the dotted path of the field.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
+import type { z } from "zod";
+import { TasksrError } from "../errors.js";
+import { type RecipeName, RunConfig } from "./schema.js";
+
+/** Which networks a recipe trains, and which it needs to exist. */
+export const RECIPE_NETS: Record<RecipeName, { trainsSr: boolean; trainsTask: boolean; usesSr: boolean }> = {
+  hr2task: { trainsSr: false, trainsTask: true, usesSr: false },
+  lr2task: { trainsSr: false, trainsTask: true, usesSr: false },
+  "sr-ft": { trainsSr: true, trainsTask: false, usesSr: true },
+  sr2task: { trainsSr: false, trainsTask: true, usesSr: true },
+  task2sr: { trainsSr: true, trainsTask: false, usesSr: true },
+  joint: { trainsSr: true, trainsTask: true, usesSr: true },
+  sr4ir: { trainsSr: true, trainsTask: true, usesSr: true },
+};
+
+export function formatIssues(
+  where: string,
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly (string | number)[] = [],
+): string {
+  return issues
+    .map((i) => {
+      const path = [...prefix, ...i.path.map(String)].join(".") || "(root)";
+      const keys = i.code === "unrecognized_keys" ? ` (${(i as { keys: string[] }).keys.join(", ")})` : "";
+      return `${where}: ${path}: ${i.message}${keys}`;
+    })
+    .join("\n");
+}
+
+/** Applies one `a.b.c=value` override (value parsed as YAML: numbers, booleans, lists, strings). */
+export function applyOverride(raw: Record<string, unknown>, assignment: string): void {
+  const eq = assignment.indexOf("=");
+  if (eq <= 0) throw new TasksrError("E_CLI_ARG", `--set expects key.path=value, got "${assignment}"`);
+  const path = assignment.slice(0, eq).split(".");
+  let value: unknown;
+  try {
+    value = parseYaml(assignment.slice(eq + 1));
+  } catch (err) {
+    throw new TasksrError("E_CLI_ARG", `--set ${assignment}: value is not valid YAML (${(err as Error).message})`);
+  }
+  let node: Record<string, unknown> = raw;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined || next === null) node[key] = {};
+    else if (typeof next !== "object" || Array.isArray(next)) {
+      throw new TasksrError("E_CLI_ARG", `--set ${assignment}: "${key}" is not an object in the config`);
+    }
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/** Validates a raw config object; `where` names its source in errors. */
+export function validateRun(raw: unknown, where: string): RunConfig {
+  const parsed = RunConfig.safeParse(raw);
+  if (!parsed.success) throw new TasksrError("E_CONFIG", `invalid config\n${formatIssues(where, parsed.error.issues)}`);
+  const c = parsed.data;
+  const nets = RECIPE_NETS[c.recipe.name];
+  const problems: string[] = [];
+  if (nets.usesSr && c.sr === undefined) problems.push(`sr: recipe ${c.recipe.name} needs an SR network`);
+  if (!nets.usesSr && c.sr !== undefined)
+    problems.push(`sr: recipe ${c.recipe.name} does not use an SR network; remove the block`);
+  if (nets.trainsSr && c.optim.sr === undefined)
+    problems.push(`optim.sr: recipe ${c.recipe.name} trains the SR network`);
+  if (nets.trainsTask && c.optim.task === undefined)
+    problems.push(`optim.task: recipe ${c.recipe.name} trains the task network`);
+  if (c.recipe.name === "sr2task" && c.sr?.weights === undefined) {
+    problems.push(
+      "sr.weights: S→T runs the task net on a frozen, already fine-tuned SR net (an SR-FT run's sr.safetensors)",
+    );
+  }
+  if (c.recipe.name === "task2sr" && c.taskNet.weights === undefined) {
+    problems.push(
+      "taskNet.weights: T→S trains SR through a frozen task net trained on HR (an H→T run's task.safetensors)",
+    );
+  }
+  if (problems.length)
+    throw new TasksrError("E_CONFIG", `invalid config\n${problems.map((p) => `${where}: ${p}`).join("\n")}`);
+  return c;
+}
+
+/** Reads a YAML config file, applies `--set` overrides and validates it. */
+export function loadRunConfig(path: string, sets: readonly string[] = []): RunConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new TasksrError("E_BAD_FILE", `cannot read config ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new TasksrError("E_CONFIG", `${path}: not valid YAML: ${(err as Error).message}`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new TasksrError("E_CONFIG", `${path}: the config must be a YAML mapping`);
+  }
+  for (const s of sets) applyOverride(raw as Record<string, unknown>, s);
+  return validateRun(raw, path);
+}
+
+/** Stable hash of a resolved config (stored in checkpoints to detect resuming with a different config). */
+export function configHash(c: RunConfig): string {
+  const canon = (v: unknown): unknown =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+        )
+      : Array.isArray(v)
+        ? v.map(canon)
+        : v;
+  return createHash("sha256")
+    .update(JSON.stringify(canon(c)))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+export const configToYaml = (c: RunConfig): string => toYaml(c);

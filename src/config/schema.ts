@@ -1,0 +1,184 @@
+/**
+ * The run configuration, validated once at load time. Unknown keys are errors (strict objects); defaults are the
+ * papers' values (methods.md A6–A10, B2, F). Nested option blocks of registries (datasets, architectures) are
+ * validated against their own schemas by `validateRun` with the same error format.
+ */
+import { z } from "zod";
+
+const positive = z.number().positive();
+const count = z.number().int().positive();
+
+/** Architecture + options + optional weights file. */
+export const NetConfig = z.strictObject({
+  arch: z.string(),
+  options: z.record(z.string(), z.unknown()).default({}),
+  /** safetensors or PyTorch .pth file; for SR4IR-style inits (DIV2K EDSR, ImageNet backbone). */
+  weights: z.string().optional(),
+  /** Key holding the state dict inside a checkpoint (e.g. "params", "state_dict", "model"). */
+  weightsKey: z.string().optional(),
+  /** Load weights non-strictly (e.g. ImageNet ResNet into a 196-class head: the fc layer is skipped). */
+  strict: z.boolean().default(true),
+});
+export type NetConfig = z.output<typeof NetConfig>;
+
+export const OptimConfig = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("sgd"),
+    lr: positive,
+    momentum: z.number().min(0).default(0.9),
+    weightDecay: z.number().min(0).default(0),
+    nesterov: z.boolean().default(false),
+  }),
+  z.strictObject({
+    type: z.literal("adam"),
+    lr: positive,
+    betas: z.tuple([z.number(), z.number()]).default([0.9, 0.999]),
+    eps: positive.default(1e-8),
+    weightDecay: z.number().min(0).default(0),
+  }),
+  z.strictObject({
+    type: z.literal("adamw"),
+    lr: positive,
+    betas: z.tuple([z.number(), z.number()]).default([0.9, 0.999]),
+    eps: positive.default(1e-8),
+    weightDecay: z.number().min(0).default(0),
+  }),
+]);
+export type OptimConfig = z.output<typeof OptimConfig>;
+
+/** Durations may be given in epochs (converted with the loader length, A9) or iterations. */
+const unit = z.enum(["epochs", "iters"]).default("epochs");
+
+export const ScheduleConfig = z.strictObject({
+  type: z.enum(["constant", "cosine", "cosine-restart", "multistep"]).default("constant"),
+  /** cosine: [T_max]; cosine-restart: the periods (BasicSR CosineAnnealingRestartLR). */
+  periods: z.array(positive).optional(),
+  etaMin: z.number().min(0).default(0),
+  milestones: z.array(positive).optional(),
+  gamma: positive.default(0.1),
+  unit,
+  /** Linear warm-up before the schedule (SR4IR det: one epoch from factor 1/iters to 1). */
+  warmup: z.strictObject({ length: positive, unit, startFactor: positive.max(1).optional() }).optional(),
+});
+export type ScheduleConfig = z.output<typeof ScheduleConfig>;
+
+const PixelLoss = z.enum(["l1", "mse"]);
+
+/** TDP loss: weighted L1 between task-net features of SR and HR (A6.2). */
+const Tdp = z.strictObject({
+  taps: z.record(z.string(), z.number().min(0)),
+  weight: z.number().min(0).default(1),
+  criterion: PixelLoss.default("l1"),
+});
+
+/** CQMix (A7): per-image grid x grid Bernoulli(p) mask, nearest-upsampled; 1 = SR pixel. */
+const CqMix = z.strictObject({ grid: count, p: z.number().min(0).max(1).default(0.5) });
+
+export const RecipeConfig = z.discriminatedUnion("name", [
+  /** H→T: task net on HR. */
+  z.strictObject({ name: z.literal("hr2task") }),
+  /** L→T: task net on bilinear-upsampled (align_corners true) LR. */
+  z.strictObject({ name: z.literal("lr2task") }),
+  /** SR-FT: SR net on a pixel loss only. */
+  z.strictObject({ name: z.literal("sr-ft"), pixelLoss: PixelLoss.default("l1") }),
+  /** S→T: task net on the output of a frozen SR net (sr.weights from an SR-FT run or a weights file). */
+  z.strictObject({ name: z.literal("sr2task") }),
+  /**
+   * T→S (= TDSR): SR net trained with alpha * L_rec + beta * L_task through a frozen task net (taskNet.weights,
+   * e.g. from an H→T run). `stages` in TDSR notation ("100k:1:0+200k:1:0.01"); without it, alpha/beta are constant.
+   */
+  z.strictObject({
+    name: z.literal("task2sr"),
+    recLoss: PixelLoss.default("l1"),
+    stages: z.string().optional(),
+    alpha: z.number().min(0).default(1),
+    beta: z.number().min(0).default(1),
+  }),
+  /** S+T: both networks trained jointly by one backward of pixel + task loss. */
+  z.strictObject({
+    name: z.literal("joint"),
+    pixelLoss: PixelLoss.default("l1"),
+    pixelWeight: z.number().min(0).default(1),
+    taskWeight: z.number().min(0).default(1),
+  }),
+  /**
+   * SR4IR (A8): phase 1 updates SR with pixel + TDP (task net frozen, eval mode); phase 2 updates the task net on
+   * the chosen inputs (SR re-run detached, HR, CQMix), each weighted `inputWeight`. `alternate: false` is the
+   * "no alternation" ablation (one joint backward).
+   */
+  z.strictObject({
+    name: z.literal("sr4ir"),
+    pixelLoss: PixelLoss.default("l1"),
+    warmup: z.strictObject({ length: z.number().min(0), unit }).default({ length: 0, unit: "epochs" }),
+    tdp: Tdp.optional(),
+    cqmix: CqMix.optional(),
+    taskInputs: z
+      .array(z.enum(["sr", "hr", "cqmix"]))
+      .min(1)
+      .default(["sr", "hr", "cqmix"]),
+    inputWeight: z.number().min(0).default(0.34),
+    alternate: z.boolean().default(true),
+  }),
+]);
+export type RecipeConfig = z.output<typeof RecipeConfig>;
+export type RecipeName = RecipeConfig["name"];
+
+export const DegradeConfig = z.strictObject({
+  method: z.enum(["torch-bicubic", "matlab-bicubic"]).default("torch-bicubic"),
+  blur: z.strictObject({ size: count, sigma: positive }).optional(),
+  noise: z.strictObject({ sigma: positive }).optional(),
+  jpeg: z.strictObject({ quality: z.number().int().min(1).max(100) }).optional(),
+});
+export type DegradeConfig = z.output<typeof DegradeConfig>;
+
+/** A dataset block: `type` names a dataset in the registry; the other keys are its options. */
+export const DatasetConfig = z.looseObject({ type: z.string() });
+
+export const DataConfig = z.strictObject({
+  train: DatasetConfig,
+  val: DatasetConfig,
+  /** Transform preset options (sizes); presets reproduce A3 by default. */
+  transforms: z.record(z.string(), z.unknown()).default({}),
+  /** Background batches in flight. */
+  prefetch: z.number().int().min(0).default(2),
+});
+
+export const TrainConfig = z.strictObject({
+  epochs: count,
+  batchSize: count,
+  /** Cap on iterations per epoch (SR4IR forks cap long epochs); default: the whole dataset. */
+  itersPerEpoch: count.optional(),
+  evalEvery: count.default(1),
+  saveEvery: count.default(1),
+  logEvery: count.default(20),
+  gradAccum: count.default(1),
+  amp: z.enum(["off", "bf16", "fp16"]).default("off"),
+  seed: z.number().int().min(0).default(0),
+  dropLast: z.boolean().default(true),
+});
+
+export const EvalConfig = z.strictObject({
+  batchSize: count.default(16),
+  psnr: z.array(z.enum(["sr4ir", "basicsr"])).default(["sr4ir", "basicsr"]),
+  ssim: z.boolean().default(true),
+  /** Evaluate at most this many validation images (quick runs). */
+  limit: count.optional(),
+});
+
+export const RunConfig = z.strictObject({
+  name: z.string().regex(/^[\w.-]+$/, "use letters, digits, '.', '_' or '-'"),
+  task: z.enum(["classification", "segmentation", "detection"]),
+  scale: z.union([z.literal(2), z.literal(3), z.literal(4), z.literal(8)]),
+  device: z.string().default("auto"),
+  data: DataConfig,
+  degrade: DegradeConfig.default({ method: "torch-bicubic" }),
+  sr: NetConfig.optional(),
+  taskNet: NetConfig,
+  recipe: RecipeConfig,
+  optim: z.strictObject({ sr: OptimConfig.optional(), task: OptimConfig.optional() }).default({}),
+  schedule: z.strictObject({ sr: ScheduleConfig.optional(), task: ScheduleConfig.optional() }).default({}),
+  train: TrainConfig,
+  eval: EvalConfig.default({ batchSize: 16, psnr: ["sr4ir", "basicsr"], ssim: true }),
+});
+export type RunConfig = z.output<typeof RunConfig>;
+export type RunConfigInput = z.input<typeof RunConfig>;

@@ -1,0 +1,132 @@
+/**
+ * DataLoader: seeded batch plans, per-sample augmentation streams, background prefetch, resume.
+ *
+ * Determinism: the batch plan depends only on (seed, epoch) and each sample's augmentation only on
+ * (seed, epoch, dataset index), so the batches are identical for any prefetch depth and when an epoch is resumed
+ * at a batch index.
+ *
+ * Prefetch: while the consumer works on batch b, the samples of batches b+1..b+prefetch are being read and
+ * augmented (decoding runs on sharp's libuv thread pool; augmentation runs on the main thread between the
+ * consumer's awaits). Collation runs when a batch is handed out, so no tensors are ever in flight: breaking out
+ * of the loop leaks nothing, and the yielded batch is owned by the consumer (see collate.ts).
+ */
+import { check } from "../../errors.js";
+import { identity, type Transform } from "../transforms/compose.js";
+import { Rng } from "../transforms/rng.js";
+import type { Dataset, Sample, Target } from "../types.js";
+import { aspectRatioGroups, epochOrder, groupedBatches, sequentialBatches } from "./sampler.js";
+
+export interface DataLoaderOptions<T extends Target, B> {
+  batchSize: number;
+  /** Turns the samples of one batch into the batch (e.g. collateFor(task, { device })). */
+  collate: (samples: Sample<T>[]) => B;
+  /** Per-sample augmentation (default identity). */
+  transform?: Transform;
+  /** Seeded reshuffle every epoch (default false: dataset order). */
+  shuffle?: boolean;
+  /** Seed of the shuffles and augmentation streams (default 0). */
+  seed?: number;
+  /** Drop the last incomplete batch (default false; ignored with grouping, which always drops). */
+  dropLast?: boolean;
+  /** Batches loaded ahead of the one being consumed (default 2; 0 loads on demand). */
+  prefetch?: number;
+  /**
+   * Aspect-ratio grouping factor k (torchvision GroupedBatchSampler; the detection reference uses 3): batches
+   * are drawn from one aspect-ratio bin. Sizes come from `dataset.size(i)` when available, else from decoding.
+   */
+  groupFactor?: number;
+}
+
+export interface EpochOptions {
+  /** First batch to load (resume inside an epoch). */
+  startBatch?: number;
+}
+
+export class DataLoader<T extends Target, B> {
+  readonly dataset: Dataset<T>;
+  readonly batchSize: number;
+  readonly prefetch: number;
+  readonly #o: DataLoaderOptions<T, B>;
+  #groups: Promise<number[]> | undefined;
+
+  constructor(dataset: Dataset<T>, options: DataLoaderOptions<T, B>) {
+    const { batchSize } = options;
+    const prefetch = options.prefetch ?? 2;
+    check(Number.isInteger(batchSize) && batchSize >= 1, () => `batchSize must be >= 1, got ${batchSize}`, "E_CONFIG");
+    check(Number.isInteger(prefetch) && prefetch >= 0, () => `prefetch must be >= 0, got ${prefetch}`, "E_CONFIG");
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.prefetch = prefetch;
+    this.#o = options;
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    if (this.#o.groupFactor !== undefined || this.#o.dropLast) return Math.floor(n / this.batchSize);
+    return Math.ceil(n / this.batchSize);
+  }
+
+  /** Aspect-ratio group of every image, computed once. */
+  #groupIds(factor: number): Promise<number[]> {
+    this.#groups ??= (async () => {
+      const ds = this.dataset;
+      const sizes: { width: number; height: number }[] = [];
+      // Bounded concurrency: size() may open files.
+      for (let i = 0; i < ds.length; i += 64) {
+        const chunk = Array.from({ length: Math.min(64, ds.length - i) }, (_, k) => i + k);
+        sizes.push(...(await Promise.all(chunk.map((j) => (ds.size ? ds.size(j) : ds.get(j).then((s) => s.image))))));
+      }
+      return aspectRatioGroups(sizes, factor);
+    })();
+    return this.#groups;
+  }
+
+  /** The dataset indices of every batch of `epoch`. */
+  async plan(epoch: number): Promise<number[][]> {
+    check(Number.isInteger(epoch) && epoch >= 0, () => `epoch must be an integer >= 0, got ${epoch}`, "E_CONFIG");
+    const order = epochOrder(this.dataset.length, this.#o.shuffle ?? false, this.#o.seed ?? 0, epoch);
+    if (this.#o.groupFactor !== undefined) {
+      return groupedBatches(order, await this.#groupIds(this.#o.groupFactor), this.batchSize);
+    }
+    return sequentialBatches(order, this.batchSize, this.#o.dropLast ?? false);
+  }
+
+  async #load(indices: readonly number[], epoch: number): Promise<Sample<T>[]> {
+    const transform = this.#o.transform ?? identity;
+    const seed = this.#o.seed ?? 0;
+    return Promise.all(indices.map(async (i) => transform(await this.dataset.get(i), new Rng(seed, epoch, i))));
+  }
+
+  /** The batches of `epoch` (from `startBatch` on), loaded `prefetch` batches ahead. */
+  async *epoch(epoch: number, o: EpochOptions = {}): AsyncGenerator<B, void, undefined> {
+    const start = o.startBatch ?? 0;
+    const plan = await this.plan(epoch);
+    check(
+      Number.isInteger(start) && start >= 0 && start <= plan.length,
+      () => `startBatch must be in [0, ${plan.length}], got ${start}`,
+      "E_CONFIG",
+    );
+    const pending: Promise<Sample<T>[]>[] = [];
+    let next = start;
+    const fill = (inFlight: number) => {
+      while (pending.length < inFlight && next < plan.length) {
+        const p = this.#load(plan[next++]!, epoch);
+        // Errors surface when the batch is awaited; this only stops an early break from leaving them unhandled.
+        p.catch(() => {});
+        pending.push(p);
+      }
+    };
+    for (let b = start; b < plan.length; b++) {
+      fill(this.prefetch + 1);
+      const samples = await pending.shift()!;
+      fill(this.prefetch);
+      yield this.#o.collate(samples);
+    }
+  }
+
+  /** Iterates epoch 0 (use `epoch(e)` for training loops). */
+  [Symbol.asyncIterator](): AsyncGenerator<B, void, undefined> {
+    return this.epoch(0);
+  }
+}

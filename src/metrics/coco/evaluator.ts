@@ -1,0 +1,153 @@
+/**
+ * COCO bbox evaluation with pycocotools' COCOeval semantics (iouType 'bbox', default parameters): IoU thresholds
+ * .50:.05:.95, 101 recall thresholds, area ranges all/small/medium/large, maxDets 1/10/100, the 12 summary numbers
+ * and per-category AP. See ground-truth.ts, detections.ts, match.ts, accumulate.ts and summarize.ts for each step.
+ *
+ * As an accumulator: `update(results)` / `updateImage(imageId, predictions)` append detections; `merge(other)`
+ * appends another evaluator's detections (same ground truth), so merging then computing equals computing on the
+ * concatenated detection list; `compute()` evaluates everything added so far.
+ */
+import { TasksrError } from "../../errors.js";
+import type { Accumulator } from "../accumulator.js";
+import { accumulateCategory, type CategoryEvaluation, type PrecisionRecall } from "./accumulate.js";
+import { DetectionStore, type ImagePredictions } from "./detections.js";
+import { type CocoGroundTruth, type CocoGroundTruthIndex, indexCocoGroundTruth } from "./ground-truth.js";
+import { bucketSort, iota } from "./group.js";
+import { ImageMatcher } from "./match.js";
+import { AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS } from "./params.js";
+import { type CocoStats, categoryAp, summarize } from "./summarize.js";
+
+export interface CocoCategoryResult {
+  id: number;
+  name: string;
+  /** AP at IoU .50:.95, area all, 100 detections; -1 when the category has no (non-crowd) ground truth. */
+  ap: number;
+}
+
+export interface CocoEvalResult extends PrecisionRecall {
+  /** The 12 summary numbers (fractions, -1 where undefined). */
+  stats: CocoStats;
+  categories: CocoCategoryResult[];
+  images: number;
+  detections: number;
+}
+
+export class CocoEvaluator implements Accumulator<CocoEvalResult> {
+  readonly gt: CocoGroundTruthIndex;
+  private readonly dets = new DetectionStore();
+
+  /** `gt`: a COCO instances object (validated here; `where` names it in errors) or an index shared by workers. */
+  constructor(gt: CocoGroundTruth | CocoGroundTruthIndex, where = "ground truth") {
+    this.gt = "byCategory" in gt ? gt : indexCocoGroundTruth(gt, where);
+  }
+
+  /** Appends a COCO results list [{image_id, category_id, bbox: [x, y, w, h], score}]; `where` names it in errors. */
+  update(results: readonly unknown[] | unknown, where = "detections"): void {
+    this.dets.addResults(results, this.gt, where);
+  }
+
+  /** Appends a detector's output for one image (labels are COCO category ids; boxes xyxy unless told otherwise). */
+  updateImage(imageId: number, predictions: ImagePredictions, o: { boxFormat?: "xyxy" | "xywh" } = {}): void {
+    this.dets.addImage(imageId, predictions, o.boxFormat ?? "xyxy", this.gt);
+  }
+
+  get detectionCount(): number {
+    return this.dets.count;
+  }
+
+  compute(): CocoEvalResult {
+    const gt = this.gt;
+    const store = this.dets;
+    const I = gt.imageIds.length;
+    const K = gt.categoryIds.length;
+    const T = IOU_THRESHOLDS.length;
+    const R = RECALL_THRESHOLDS.length;
+    const A = AREA_RANGES.length;
+    const M = MAX_DETS.length;
+    const maxDet = MAX_DETS[M - 1]!;
+    const out: PrecisionRecall = {
+      precision: new Float64Array(T * R * K * A * M).fill(-1),
+      recall: new Float64Array(T * K * A * M).fill(-1),
+      counts: [T, R, K, A, M],
+    };
+    // Detections grouped by (category, image), descending score within a group, arrival order on ties.
+    const n = store.count;
+    const score = store.score;
+    const byScore = iota(n).sort((a, b) => score[b]! - score[a]! || a - b);
+    const byImage = bucketSort(byScore, store.image, I).sorted;
+    const { sorted: dets, start: detStart } = bucketSort(byImage, store.category, K);
+    const gts = gt.byCategory;
+    const matcher = new ImageMatcher(IOU_THRESHOLDS, AREA_RANGES);
+
+    for (let k = 0; k < K; k++) {
+      const g1 = gt.catStart[k + 1]!;
+      const d1 = detStart[k + 1]!;
+      // Keep each image's best maxDet detections: detIdx lists them in image order, then score order.
+      const detIdx = new Int32Array(d1 - detStart[k]!);
+      const rank = new Int32Array(detIdx.length);
+      let count = 0;
+      for (let d = detStart[k]!, r = 0; d < d1; d++) {
+        r = d > detStart[k]! && store.image[dets[d]!] === store.image[dets[d - 1]!] ? r + 1 : 0;
+        if (r < maxDet) {
+          rank[count] = r;
+          detIdx[count++] = dets[d]!;
+        }
+      }
+      const c: CategoryEvaluation = {
+        k,
+        n: count,
+        score: Float64Array.from(detIdx.subarray(0, count), (i) => score[i]!),
+        rank,
+        flags: new Uint8Array(A * T * count),
+        npig: new Float64Array(A),
+      };
+      let g = gt.catStart[k]!;
+      let p = 0;
+      while (g < g1 || p < count) {
+        const gi = g < g1 ? gt.annImage[gts[g]!]! : I;
+        const di = p < count ? store.image[detIdx[p]!]! : I;
+        const img = Math.min(gi, di);
+        const gEnd = advance(g, g1, (j) => gt.annImage[gts[j]!] === img);
+        const pEnd = advance(p, count, (j) => store.image[detIdx[j]!] === img);
+        matcher.run(gt, gts, g, gEnd, store, detIdx, p, pEnd, c.flags, count, c.npig);
+        g = gEnd;
+        p = pEnd;
+      }
+      accumulateCategory(c, out, RECALL_THRESHOLDS, MAX_DETS);
+    }
+    return {
+      ...out,
+      stats: summarize(out),
+      categories: Array.from(gt.categoryIds, (id, k) => ({ id, name: gt.categoryNames[k]!, ap: categoryAp(out, k) })),
+      images: I,
+      detections: n,
+    };
+  }
+
+  merge(other: this): void {
+    const a = this.gt;
+    const b = other.gt;
+    const same =
+      a === b ||
+      (a.annId.length === b.annId.length &&
+        a.imageIds.length === b.imageIds.length &&
+        a.imageIds.every((v, i) => v === b.imageIds[i]) &&
+        a.categoryIds.length === b.categoryIds.length &&
+        a.categoryIds.every((v, i) => v === b.categoryIds[i]));
+    if (!same) {
+      throw new TasksrError("E_TENSOR_ARG", `CocoEvaluator.merge: the evaluators use different ground truths`);
+    }
+    this.dets.append(other.dets);
+  }
+
+  reset(): void {
+    this.dets.clear();
+  }
+}
+
+/** First j >= from (and < end) for which `same(j)` is false. */
+function advance(from: number, end: number, same: (j: number) => boolean): number {
+  let j = from;
+  while (j < end && same(j)) j++;
+  return j;
+}

@@ -1,0 +1,53 @@
+/**
+ * The task adapter: everything the recipes need from a task, so that a recipe is written once for all tasks.
+ * Adding a task (say, depth regression) means one adapter file and one collate function; no recipe changes.
+ */
+import type { Batch } from "../../data/loader/collate.js";
+import type { Task } from "../../data/types.js";
+import type { Tensor } from "../../engine/tensor.js";
+import type { Module } from "../../nn/module.js";
+
+export type { Batch };
+
+export interface LossTerms {
+  /** Scalar to back-propagate. */
+  total: Tensor;
+  /** Named parts for logging. */
+  parts: Record<string, Tensor>;
+}
+
+/** Accumulates the task metric over evaluation batches. */
+export interface TaskEvaluator {
+  /** Name of the headline metric (top1, mIoU, AP). */
+  readonly primary: string;
+  /** Runs the network (eval mode, no grad) on images x and accumulates against the batch's targets. */
+  update(x: Tensor, batch: Batch): void;
+  /** All metric values, in percent where the papers use percent. */
+  compute(): Record<string, number>;
+}
+
+export interface ParamGroup {
+  params: Tensor[];
+  /** Multiplier on the optimizer's base lr (SR4IR segmentation: the aux head gets x10). */
+  lrMult: number;
+}
+
+export interface TaskAdapter {
+  readonly task: Task;
+  /** The trainable network (for optimizers, checkpoints, train()/eval(), freezing). */
+  readonly net: Module<never[], unknown>;
+  /** Tap names the network offers for the TDP loss. */
+  readonly tapNames: readonly string[];
+  /** Task loss of the network on images x for the batch's targets (A6.3), in the network's current mode. */
+  loss(x: Tensor, batch: Batch): LossTerms;
+  /** Named feature maps of x (for TDP), in the network's current mode. */
+  taps(x: Tensor, names: readonly string[]): Map<string, Tensor>;
+  paramGroups(): ParamGroup[];
+  evaluator(): TaskEvaluator;
+}
+
+/** Narrows a batch to the adapter's task, failing clearly on a mismatched loader. */
+export function expectBatch<T extends Batch["task"]>(batch: Batch, task: T): Extract<Batch, { task: T }> {
+  if (batch.task !== task) throw new Error(`a ${task} adapter received a ${batch.task} batch`);
+  return batch as Extract<Batch, { task: T }>;
+}

@@ -1,0 +1,103 @@
+/**
+ * SR4IR (methods.md A8), per mini-batch:
+ *   phase 1 — update S with L_pix(S(x_l), x_h) + TDP(T_eval(S(x_l)), T_eval(x_h)); T frozen in eval mode, HR
+ *             features without gradient; TDP off during the warm-up;
+ *   phase 2 — update T on the chosen inputs (S re-run with the updated weights and detached, HR, CQMix of both),
+ *             each task loss weighted `inputWeight` (0.34); the task loss never reaches S.
+ * `alternate: false` is the "no alternation" ablation: one backward of all terms into both networks.
+ */
+
+import type { RecipeConfig } from "../../config/schema.js";
+import { noGrad } from "../../engine/autograd.js";
+import type { Tensor } from "../../engine/tensor.js";
+import { pixelLoss, tdpLoss } from "../losses.js";
+import { backward } from "../stepper.js";
+import { srInference } from "./simple.js";
+import type { Recipe, RecipeContext } from "./types.js";
+
+type Sr4irConfig = Extract<RecipeConfig, { name: "sr4ir" }>;
+
+export interface Sr4irOptions {
+  cfg: Sr4irConfig;
+  /** Iterations of the TDP warm-up (converted from the config's unit by the caller). */
+  warmupIters: number;
+  /** CQMix of a (detached) SR batch and its HR batch; undefined when the config has no cqmix block. */
+  cqmix?: (sr: Tensor, hr: Tensor, ctx: RecipeContext) => Tensor;
+}
+
+export function sr4ir(o: Sr4irOptions): Recipe {
+  const { cfg } = o;
+  if (cfg.taskInputs.includes("cqmix") && o.cqmix === undefined) {
+    throw new Error("sr4ir: taskInputs include cqmix but no CQMix is configured (recipe.cqmix)");
+  }
+  const tdpActive = (ctx: RecipeContext) => cfg.tdp !== undefined && ctx.iteration >= o.warmupIters;
+
+  /** L_pix (+ TDP) on the SR output x of the batch; T must be in eval mode with frozen weights. */
+  function srTerms(ctx: RecipeContext, x: Tensor, hr: Tensor, out: Record<string, number>): Tensor {
+    const pix = pixelLoss(cfg.pixelLoss, x, hr);
+    out.pix = pix.item();
+    if (!tdpActive(ctx)) return pix;
+    const names = Object.keys(cfg.tdp!.taps);
+    const fHr = noGrad(() => ctx.task.taps(hr, names));
+    const fSr = ctx.task.taps(x, names);
+    const tdp = tdpLoss(fSr, fHr, cfg.tdp!.taps, cfg.tdp!.criterion, cfg.tdp!.weight);
+    out.tdp = tdp.item();
+    return pix.add(tdp);
+  }
+
+  /** inputWeight * sum of the task losses on the configured inputs (T in train mode). */
+  function taskTerms(
+    ctx: RecipeContext,
+    sr: Tensor,
+    hr: Tensor,
+    batch: Parameters<Recipe["step"]>[1],
+    out: Record<string, number>,
+  ): Tensor {
+    let total: Tensor | undefined;
+    for (const kind of cfg.taskInputs) {
+      const x = kind === "sr" ? sr : kind === "hr" ? hr : o.cqmix!(sr.detach(), hr, ctx);
+      const l = ctx.task.loss(x, batch).total.mul(cfg.inputWeight);
+      out[`task_${kind}`] = l.item() / cfg.inputWeight;
+      total = total === undefined ? l : total.add(l);
+    }
+    return total!;
+  }
+
+  return {
+    name: "sr4ir",
+    producesSr: true,
+    step(ctx, batch) {
+      const out: Record<string, number> = {};
+      const srNet = ctx.sr!.train();
+      const lr = ctx.degrade(batch.hr);
+      if (!cfg.alternate) {
+        ctx.task.net.train();
+        ctx.task.net.requiresGrad_(true);
+        const loss = ctx.autocast(() => {
+          const x = srNet.call(lr);
+          ctx.task.net.eval();
+          const s = srTerms(ctx, x, batch.hr, out);
+          ctx.task.net.train();
+          return s.add(taskTerms(ctx, x, batch.hr, batch, out));
+        });
+        backward(loss, [ctx.srStep!, ctx.taskStep!]);
+        ctx.srStep!.step();
+        ctx.taskStep!.step();
+        return out;
+      }
+      // Phase 1: SR update through a frozen task net in eval mode (BatchNorm running statistics).
+      ctx.task.net.eval();
+      ctx.task.net.requiresGrad_(false);
+      const l1 = ctx.autocast(() => srTerms(ctx, srNet.call(lr), batch.hr, out));
+      ctx.srStep!.backwardStep(l1);
+      // Phase 2: task update on SR from the updated S (detached), HR and CQMix; nothing reaches S.
+      ctx.task.net.train();
+      ctx.task.net.requiresGrad_(true);
+      const sr = noGrad(() => srNet.call(lr));
+      const l2 = ctx.autocast(() => taskTerms(ctx, sr, batch.hr, batch, out));
+      ctx.taskStep!.backwardStep(l2);
+      return out;
+    },
+    testInput: (ctx, lr) => srInference(ctx, lr),
+  };
+}

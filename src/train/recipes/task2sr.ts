@@ -1,0 +1,39 @@
+/**
+ * T→S (= TDSR, methods.md B2 / A10): the SR net is trained with alpha * L_rec(SR, HR) + beta * L_task(T(SR), y)
+ * through a frozen task net (eval mode, no parameter gradients), so the task gradient reaches the SR net only.
+ * alpha/beta follow TDSR's staged schedule (`100k:1:0+200k:1:0.01`) or stay constant.
+ */
+
+import { pixelLoss } from "../losses.js";
+import type { LossStage } from "../schedule.js";
+import { stageAt } from "../schedule.js";
+import { srInference } from "./simple.js";
+import type { Recipe } from "./types.js";
+
+export function task2sr(o: { recLoss: "l1" | "mse"; stages: readonly LossStage[] }): Recipe {
+  return {
+    name: "task2sr",
+    producesSr: true,
+    step(ctx, batch) {
+      const { alpha, beta } = stageAt(o.stages, ctx.iteration);
+      const sr = ctx.sr!.train();
+      // The task net is a fixed judge: BatchNorm uses running statistics and its weights get no gradient.
+      ctx.task.net.eval();
+      ctx.task.net.requiresGrad_(false);
+      const lr = ctx.degrade(batch.hr);
+      const out: Record<string, number> = { alpha, beta };
+      const loss = ctx.autocast(() => {
+        const x = sr.call(lr);
+        const rec = pixelLoss(o.recLoss, x, batch.hr);
+        out.rec = rec.item();
+        if (beta === 0) return rec.mul(alpha);
+        const t = ctx.task.loss(x, batch).total;
+        out.task = t.item();
+        return rec.mul(alpha).add(t.mul(beta));
+      });
+      ctx.srStep!.backwardStep(loss);
+      return out;
+    },
+    testInput: (ctx, lr) => srInference(ctx, lr),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Recipes: one file per training setting of the papers, each written once against the TaskAdapter. The trainer
+ * calls `step` once per batch; the recipe decides which networks run, which losses apply and which optimizers step.
+ */
+
+import type { RunConfig } from "../../config/schema.js";
+import type { Generator } from "../../engine/creation.js";
+import type { Tensor } from "../../engine/tensor.js";
+import type { SrNetwork } from "../../models/types.js";
+import type { Batch, TaskAdapter } from "../adapters/types.js";
+import type { Stepper } from "../stepper.js";
+
+export interface RecipeContext {
+  readonly cfg: RunConfig;
+  readonly sr: SrNetwork | undefined;
+  readonly task: TaskAdapter;
+  /** Optimizer wrappers (gradient accumulation, AMP loss scaling); undefined when the recipe does not train that net. */
+  readonly srStep: Stepper | undefined;
+  readonly taskStep: Stepper | undefined;
+  /** LR synthesis (A4): [N, 3, H, W] HR -> [N, 3, H/s, W/s] LR, quantised to 8 bits. */
+  degrade(hr: Tensor): Tensor;
+  /** Generator for CQMix masks (checkpointed, so resumed runs draw the same masks). */
+  readonly cqmixGenerator: Generator;
+  /** Optimizer steps taken so far (0-based index of the current iteration). */
+  readonly iteration: number;
+  /** 0-based epoch. */
+  readonly epoch: number;
+  readonly itersPerEpoch: number;
+  /** Runs fn under the configured autocast (identity when AMP is off). */
+  autocast<T>(fn: () => T): T;
+}
+
+/** Scalar loss values of one step, for logging. */
+export type StepValues = Record<string, number>;
+
+export interface Recipe {
+  readonly name: RunConfig["recipe"]["name"];
+  /** One training iteration on a batch. */
+  step(ctx: RecipeContext, batch: Batch): StepValues;
+  /** The images the task network sees at test time for a batch (HR, upsampled LR or SR output). */
+  testInput(ctx: RecipeContext, lr: Tensor, batch: Batch): Tensor;
+  /** Whether the evaluation reports PSNR/SSIM of an SR output. */
+  readonly producesSr: boolean;
+}

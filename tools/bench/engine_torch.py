@@ -1,0 +1,95 @@
+"""PyTorch side of `tasksr bench engine`: times the same training steps as the tasksr engine, in this process.
+
+Usage: python3 engine_torch.py <config> <steps> <warmup> <threads>
+  config: edsr   EDSR-baseline x4 (16 blocks x 64, MeanShift, batch 4 of 48x48 LR, L1, Adam lr 1e-4)
+          resnet18  torchvision resnet18 (batch 16 of 224x224, cross-entropy, SGD lr 0.1 momentum 0.9)
+Prints one JSON line: {"config", "s_per_step" (median), "steps", "peak_rss_mb", "torch": version}.
+Run by tasksr under the same allocator (tcmalloc) and thread count as the tasksr side.
+"""
+import json
+import math
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class MeanShift(nn.Conv2d):
+    def __init__(self, sign):
+        super().__init__(3, 3, 1)
+        mean = torch.tensor([0.4488, 0.4371, 0.4040]) * 255
+        self.weight.data = torch.eye(3).view(3, 3, 1, 1)
+        self.bias.data = sign * mean
+        for p in self.parameters():
+            p.requires_grad = False
+
+
+class ResBlock(nn.Module):
+    def __init__(self, f):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(f, f, 3, padding=1), nn.ReLU(True), nn.Conv2d(f, f, 3, padding=1))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class EDSR(nn.Module):
+    def __init__(self, blocks=16, f=64, scale=4):
+        super().__init__()
+        self.sub_mean = MeanShift(-1)
+        self.add_mean = MeanShift(1)
+        self.head = nn.Sequential(nn.Conv2d(3, f, 3, padding=1))
+        self.body = nn.Sequential(*[ResBlock(f) for _ in range(blocks)], nn.Conv2d(f, f, 3, padding=1))
+        up = []
+        for _ in range(int(math.log2(scale))):
+            up += [nn.Conv2d(f, 4 * f, 3, padding=1), nn.PixelShuffle(2)]
+        self.tail = nn.Sequential(nn.Sequential(*up), nn.Conv2d(f, 3, 3, padding=1))
+
+    def forward(self, x):
+        x = self.sub_mean(x * 255)
+        x = self.head(x)
+        x = x + self.body(x)
+        return self.add_mean(self.tail(x)) / 255
+
+
+def main():
+    config, steps, warmup, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    if config == "edsr":
+        net = EDSR()
+        opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-4)
+        x = torch.rand(4, 3, 48, 48)
+        y = torch.rand(4, 3, 192, 192)
+        loss_fn = F.l1_loss
+    elif config == "resnet18":
+        import torchvision
+
+        net = torchvision.models.resnet18()
+        opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        x = torch.rand(16, 3, 224, 224)
+        y = torch.randint(0, 1000, (16,))
+        loss_fn = F.cross_entropy
+    else:
+        raise SystemExit(f"unknown config {config}")
+    net.train()
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"config": config, "s_per_step": statistics.median(times), "steps": steps, "peak_rss_mb": rss, "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
