@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { TasksrError } from "../errors.js";
+import { registerBench } from "./commands/bench.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerMetrics } from "./commands/metrics.js";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerMetrics(program);
   registerConvert(program);
+  registerBench(program);
   return program;
 }
 

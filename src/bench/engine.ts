@@ -1,0 +1,178 @@
+/**
+ * Engine benchmark: the same training steps timed with tasksr and with Python PyTorch, in alternating child
+ * processes of one run (same machine state, same allocator and thread count), reporting seconds per step, the
+ * ratio, and each process's peak RSS.
+ *
+ * Configs (docs/engine.md):
+ *   edsr     EDSR-baseline x4 (16 x 64), batch 4 of 48x48 LR, L1, Adam lr 1e-4
+ *   resnet18 ResNet-18 (1000 classes), batch 16 of 224x224, cross-entropy, SGD lr 0.1 momentum 0.9
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { manualSeed, rand, randint } from "../engine/creation.js";
+import * as F from "../engine/functional.js";
+import { Adam, type Optimizer, SGD } from "../engine/optim.js";
+import { scope } from "../engine/scope.js";
+import { getNumThreads, resolveDevice, synchronize } from "../engine/system.js";
+import type { Tensor } from "../engine/tensor.js";
+import { TasksrError } from "../errors.js";
+import { buildArch } from "../models/registry.js";
+import "../models/index.js";
+import type { Module } from "../nn/module.js";
+
+export const BENCH_CONFIGS = ["edsr", "resnet18"] as const;
+export type BenchConfig = (typeof BENCH_CONFIGS)[number];
+
+export interface WorkerResult {
+  config: BenchConfig;
+  s_per_step: number;
+  steps: number;
+  peak_rss_mb: number;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Runs one config's training steps in this process (called in a fresh child process by runEngineBench). */
+export function benchWorker(config: BenchConfig, steps: number, warmup: number, device = "cpu"): WorkerResult {
+  const dev = resolveDevice(device);
+  manualSeed(0);
+  let net: Module<[Tensor], Tensor>;
+  let opt: Optimizer<{ lr: number }>;
+  let x: Tensor;
+  let y: Tensor;
+  let loss: (out: Tensor, y: Tensor) => Tensor;
+  if (config === "edsr") {
+    net = buildArch("edsr-baseline", { scale: 4 }, "sr") as unknown as Module<[Tensor], Tensor>;
+    net.to(dev);
+    opt = new Adam(
+      net.parameters().filter((p) => p.requiresGrad),
+      { lr: 1e-4 },
+    );
+    x = rand([4, 3, 48, 48], { device: dev });
+    y = rand([4, 3, 192, 192], { device: dev });
+    loss = (o, t) => F.l1Loss(o, t);
+  } else {
+    net = buildArch("resnet18", { numClasses: 1000 }, "task.classification") as unknown as Module<[Tensor], Tensor>;
+    net.to(dev);
+    opt = new SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
+    x = rand([16, 3, 224, 224], { device: dev });
+    y = randint(0, 1000, [16], { device: dev });
+    loss = (o, t) => F.crossEntropy(o, t);
+  }
+  net.train();
+  const times: number[] = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    scope(() => {
+      opt.zeroGrad();
+      const l = loss(net.call(x), y);
+      l.backward();
+      opt.step();
+      l.item();
+    });
+    synchronize();
+    if (i >= warmup) times.push((performance.now() - t0) / 1000);
+  }
+  const result = { config, s_per_step: median(times), steps, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  x.dispose();
+  y.dispose();
+  opt.dispose();
+  net.dispose();
+  return result;
+}
+
+export interface BenchRow {
+  name: BenchConfig;
+  ours_s: number;
+  torch_s: number | null;
+  ratio: number | null;
+  ours_rss_mb: number;
+  torch_rss_mb: number | null;
+}
+
+/** A Python interpreter that can import torch, or undefined. */
+export function findTorchPython(): string | undefined {
+  for (const py of [process.env.TASKSR_PYTHON, "/usr/bin/python3", "python3"]) {
+    if (!py) continue;
+    const r = spawnSync(py, ["-c", "import torch"], { stdio: "ignore" });
+    if (r.status === 0) return py;
+  }
+  return undefined;
+}
+
+function runChild(cmd: string, args: string[], threads: number): WorkerResult {
+  // Children inherit this process's environment, including the allocator preloaded by the tasksr launcher, so
+  // both sides run under the same allocator.
+  const env = { ...process.env, TASKSR_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  const r = spawnSync(cmd, args, { encoding: "utf8", env, maxBuffer: 1 << 24 });
+  const line = r.stdout
+    ?.trim()
+    .split("\n")
+    .findLast((l) => l.startsWith("{"));
+  if (r.status !== 0 || line === undefined) {
+    throw new TasksrError("E_CLI_ARG", `benchmark process failed: ${cmd} ${args.join(" ")}\n${r.stderr ?? ""}`);
+  }
+  return JSON.parse(line) as WorkerResult;
+}
+
+export interface EngineBenchOptions {
+  configs: readonly BenchConfig[];
+  steps: number;
+  warmup: number;
+  rounds: number;
+  device: string;
+  /** Skip the PyTorch side even when it is installed. */
+  noTorch?: boolean;
+  onRound?: (msg: string) => void;
+}
+
+/** Alternates our worker and PyTorch's per round; medians over rounds; the ratio is the median of per-round ratios. */
+export function runEngineBench(o: EngineBenchOptions): { rows: BenchRow[]; threads: number; python?: string } {
+  const threads = getNumThreads();
+  const python = o.noTorch || o.device !== "cpu" ? undefined : findTorchPython();
+  const launcher = fileURLToPath(new URL("../../../bin/tasksr.js", import.meta.url));
+  const script = fileURLToPath(new URL("../../../tools/bench/engine_torch.py", import.meta.url));
+  const rows: BenchRow[] = [];
+  for (const config of o.configs) {
+    const ours: WorkerResult[] = [];
+    const torch: WorkerResult[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      const args = [
+        "bench",
+        "engine",
+        "--worker",
+        config,
+        "--steps",
+        String(o.steps),
+        "--warmup",
+        String(o.warmup),
+        "--device",
+        o.device,
+      ];
+      ours.push(runChild(process.execPath, [launcher, ...args], threads));
+      if (python && existsSync(script)) {
+        torch.push(runChild(python, [script, config, String(o.steps), String(o.warmup), String(threads)], threads));
+      }
+      const t = torch.at(-1);
+      o.onRound?.(
+        `${config} round ${r + 1}/${o.rounds}: ours ${ours.at(-1)!.s_per_step.toFixed(4)} s/step` +
+          (t ? `, torch ${t.s_per_step.toFixed(4)} s/step` : ""),
+      );
+    }
+    const ratios = torch.map((t, i) => ours[i]!.s_per_step / t.s_per_step);
+    rows.push({
+      name: config,
+      ours_s: median(ours.map((x) => x.s_per_step)),
+      torch_s: torch.length ? median(torch.map((x) => x.s_per_step)) : null,
+      ratio: ratios.length ? median(ratios) : null,
+      ours_rss_mb: Math.max(...ours.map((x) => x.peak_rss_mb)),
+      torch_rss_mb: torch.length ? Math.max(...torch.map((x) => x.peak_rss_mb)) : null,
+    });
+  }
+  return { rows, threads, python };
+}

@@ -1,0 +1,72 @@
+/**
+ * `tasksr bench engine`: tasksr vs PyTorch training-step speed and memory in one run (see src/bench/engine.ts).
+ * `--worker <config>` is the internal child-process mode that times one side.
+ */
+import type { Command } from "commander";
+import { TasksrError } from "../../errors.js";
+
+const int = (name: string, v: string, min: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new TasksrError("E_CLI_ARG", `${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+};
+
+/** Registers `bench` with its `engine` subcommand; returns the `bench` group so other benchmarks can join it. */
+export function registerBench(program: Command): Command {
+  const bench = program.command("bench").description("benchmarks that run tasksr and its reference in the same run");
+  bench
+    .command("engine")
+    .description(
+      "train EDSR-baseline x4 and ResNet-18 steps with tasksr and with PyTorch (when installed); print s/step, ratio, peak RSS",
+    )
+    .option("--config <names>", "comma-separated: edsr,resnet18", "edsr,resnet18")
+    .option("--steps <n>", "timed steps per process", "8")
+    .option("--warmup <n>", "untimed steps per process", "2")
+    .option("--rounds <n>", "alternating rounds (one tasksr and one PyTorch process each)", "3")
+    .option("--device <d>", "cpu or cuda", "cpu")
+    .option("--no-torch", "skip the PyTorch side")
+    .option("--json", "print one JSON object")
+    .option("--worker <config>", "internal: time one config in this process and print JSON")
+    .action(async (o) => {
+      const { BENCH_CONFIGS, benchWorker, runEngineBench } = await import("../../bench/engine.js");
+      const steps = int("--steps", o.steps, 1);
+      const warmup = int("--warmup", o.warmup, 0);
+      if (o.worker) {
+        if (!(BENCH_CONFIGS as readonly string[]).includes(o.worker)) {
+          throw new TasksrError("E_CLI_ARG", `--worker must be one of ${BENCH_CONFIGS.join(", ")}`);
+        }
+        console.log(JSON.stringify(benchWorker(o.worker, steps, warmup, o.device)));
+        return;
+      }
+      const configs = String(o.config).split(",");
+      for (const c of configs) {
+        if (!(BENCH_CONFIGS as readonly string[]).includes(c)) {
+          throw new TasksrError("E_CLI_ARG", `--config: unknown "${c}"; known: ${BENCH_CONFIGS.join(", ")}`);
+        }
+      }
+      const res = runEngineBench({
+        configs: configs as (typeof BENCH_CONFIGS)[number][],
+        steps,
+        warmup,
+        rounds: int("--rounds", o.rounds, 1),
+        device: o.device,
+        noTorch: o.torch === false,
+        onRound: o.json ? undefined : (m) => console.error(m),
+      });
+      if (o.json) {
+        console.log(JSON.stringify({ threads: res.threads, python: res.python ?? null, configs: res.rows }));
+        return;
+      }
+      const f = (v: number | null, d: number) => (v === null ? "-" : v.toFixed(d));
+      console.log(`threads ${res.threads}; PyTorch: ${res.python ?? "not installed (tasksr side only)"}`);
+      console.log("| config | tasksr s/step | PyTorch s/step | ratio | tasksr peak RSS MB | PyTorch peak RSS MB |");
+      console.log("|---|---|---|---|---|---|");
+      for (const r of res.rows) {
+        console.log(
+          `| ${r.name} | ${f(r.ours_s, 4)} | ${f(r.torch_s, 4)} | ${f(r.ratio, 3)} | ${f(r.ours_rss_mb, 0)} | ${f(r.torch_rss_mb, 0)} |`,
+        );
+      }
+    });
+  return bench;
+}
