@@ -3,6 +3,7 @@
  * and the network contracts.
  */
 import "./backbones/mobilenetv3.js";
+import "./classification/resnet.js";
 import "./sr/dbpn.js";
 import "./sr/edsr.js";
 import "./sr/interpolate.js";
@@ -10,6 +11,7 @@ import "./sr/interpolate.js";
 export * from "./backbones/mobilenetv3.js";
 export * from "./blocks/conv_norm_act.js";
 export * from "./blocks/normalize.js";
+export * from "./classification/resnet.js";
 export * from "./registry.js";
 export * from "./sr/base.js";
 export * from "./sr/dbpn.js";
