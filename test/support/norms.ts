@@ -21,3 +21,25 @@ export function randomizeNorms(net: Module<never[], unknown>, seed: number): voi
     }),
   );
 }
+
+/**
+ * Replays tools/fixtures/model_utils.py `fill_deterministic`: every floating state-dict entry, in sorted key order,
+ * from one generator — weights N(0, 1/fan_in), biases and running means N(0, 0.2²), running variances and 1-D scales
+ * U(0.5, 1.5).
+ */
+export function fillDeterministic(net: Module<never[], unknown>, seed: number): void {
+  const generator = new Generator(seed);
+  const sd = net.stateDict();
+  noGrad(() =>
+    scope(() => {
+      for (const k of [...sd.keys()].sort()) {
+        const v = sd.get(k)!;
+        if (v.dtype !== "float32") continue;
+        const leaf = k.slice(k.lastIndexOf(".") + 1);
+        if (leaf === "bias" || leaf === "running_mean") v.copy_(randn(v.shape, { generator }).mul(0.2));
+        else if (leaf === "running_var" || v.ndim === 1) v.copy_(rand(v.shape, { generator }).add(0.5));
+        else v.copy_(randn(v.shape, { generator }).div(Math.sqrt(v.numel / v.shape[0]!)));
+      }
+    }),
+  );
+}
