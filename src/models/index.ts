@@ -3,6 +3,8 @@
  * and the network contracts.
  */
 import "./backbones/mobilenetv3.js";
+import "./classification/resnet.js";
+import "./segmentation/deeplabv3.js";
 import "./sr/dbpn.js";
 import "./sr/edsr.js";
 import "./sr/interpolate.js";
@@ -10,7 +12,9 @@ import "./sr/interpolate.js";
 export * from "./backbones/mobilenetv3.js";
 export * from "./blocks/conv_norm_act.js";
 export * from "./blocks/normalize.js";
+export * from "./classification/resnet.js";
 export * from "./registry.js";
+export * from "./segmentation/deeplabv3.js";
 export * from "./sr/base.js";
 export * from "./sr/dbpn.js";
 export * from "./sr/edsr.js";
