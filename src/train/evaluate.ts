@@ -14,8 +14,8 @@ import type { TaskEvaluator } from "./adapters/types.js";
 
 export interface EvalOptions {
   batches: AsyncIterable<Batch>;
-  /** LR synthesis for a HR batch. */
-  degrade: (hr: Tensor) => Tensor;
+  /** LR synthesis for a HR batch (the caller of evaluatePipeline owns nothing: results are freed here). */
+  degrade: (hr: Tensor) => Promise<Tensor>;
   /** The image the task net (and the quality metrics) see for an LR batch. */
   input: (lr: Tensor, batch: Batch) => Tensor;
   /** Task metric accumulator; omit for quality-only evaluation. */
@@ -54,9 +54,12 @@ export async function evaluatePipeline(o: EvalOptions): Promise<EvalResult> {
   let images = 0;
   for await (const batch of o.batches) {
     const n = batch.hr.shape[0]!;
+    let lr: Tensor | undefined;
     try {
+      lr = await o.degrade(batch.hr);
+      const l = lr;
       scope(() => {
-        const x = o.input(o.degrade(batch.hr), batch);
+        const x = o.input(l, batch);
         o.evaluator?.update(x, batch);
         if (psnr.length === 0) return;
         // Detection batches are padded: compare each image at its own size.
@@ -70,6 +73,7 @@ export async function evaluatePipeline(o: EvalOptions): Promise<EvalResult> {
         }
       });
     } finally {
+      lr?.dispose();
       disposeBatch(batch);
     }
     images += n;

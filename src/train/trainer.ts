@@ -39,7 +39,8 @@ export interface RunParts {
   scaler: LossScaler | undefined;
   train: BatchSource;
   val: BatchSource;
-  degrade: (hr: Tensor) => Tensor;
+  /** LR synthesis of a HR batch (A4); the caller owns the result. Async because JPEG runs in the image encoder. */
+  degrade: (hr: Tensor) => Promise<Tensor>;
   cqmixGenerator: Generator;
   /** Batches consumed per epoch (the loader length, possibly capped). */
   batchesPerEpoch: number;
@@ -102,7 +103,6 @@ function recipeContext(p: RunParts, iteration: number, epoch: number): RecipeCon
     task: p.task,
     srStep: p.srStep,
     taskStep: p.taskStep,
-    degrade: p.degrade,
     cqmixGenerator: p.cqmixGenerator,
     iteration,
     epoch,
@@ -179,9 +179,13 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
         s.windowEnd = windowEnd;
       }
       let values: Record<string, number>;
+      let lr: Tensor | undefined;
       try {
-        values = scope(() => p.recipe.step(recipeContext(p, state.iteration, epoch), batch));
+        lr = await p.degrade(batch.hr);
+        const l = lr;
+        values = scope(() => p.recipe.step(recipeContext(p, state.iteration, epoch), batch, l));
       } finally {
+        lr?.dispose();
         disposeBatch(batch);
       }
       const bad = Object.entries(values).filter(([, v]) => !Number.isFinite(v));

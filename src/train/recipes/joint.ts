@@ -11,11 +11,10 @@ export function joint(o: { pixelLoss: "l1" | "mse"; pixelWeight: number; taskWei
   return {
     name: "joint",
     producesSr: true,
-    step(ctx, batch) {
+    step(ctx, batch, lr) {
       const sr = ctx.sr!.train();
       ctx.task.net.train();
-      const lr = ctx.degrade(batch.hr);
-      const parts: Record<string, number> = {};
+        const parts: Record<string, number> = {};
       const loss = ctx.autocast(() => {
         const x = sr.call(lr);
         const pix = pixelLoss(o.pixelLoss, x, batch.hr);

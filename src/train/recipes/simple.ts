@@ -28,7 +28,7 @@ export function srInference(ctx: RecipeContext, lr: Tensor): Tensor {
 export const hr2task: Recipe = {
   name: "hr2task",
   producesSr: false,
-  step(ctx, batch) {
+  step(ctx, batch, lr) {
     ctx.task.net.train();
     const l = ctx.autocast(() => ctx.task.loss(batch.hr, batch));
     ctx.taskStep!.backwardStep(l.total);
@@ -40,9 +40,9 @@ export const hr2task: Recipe = {
 export const lr2task: Recipe = {
   name: "lr2task",
   producesSr: false,
-  step(ctx, batch) {
+  step(ctx, batch, lr) {
     ctx.task.net.train();
-    const x = noGrad(() => upsampleLr(ctx.degrade(batch.hr), batch.hr));
+    const x = noGrad(() => upsampleLr(lr, batch.hr));
     const l = ctx.autocast(() => ctx.task.loss(x, batch));
     ctx.taskStep!.backwardStep(l.total);
     return { task: l.total.item() };
@@ -53,9 +53,8 @@ export const lr2task: Recipe = {
 export const srFinetune = (kind: "l1" | "mse"): Recipe => ({
   name: "sr-ft",
   producesSr: true,
-  step(ctx, batch) {
+  step(ctx, batch, lr) {
     const sr = ctx.sr!.train();
-    const lr = ctx.degrade(batch.hr);
     const loss = ctx.autocast(() => pixelLoss(kind, sr.call(lr), batch.hr));
     ctx.srStep!.backwardStep(loss);
     return { pix: loss.item() };
@@ -66,9 +65,9 @@ export const srFinetune = (kind: "l1" | "mse"): Recipe => ({
 export const sr2task: Recipe = {
   name: "sr2task",
   producesSr: true,
-  step(ctx, batch) {
+  step(ctx, batch, lr) {
     ctx.task.net.train();
-    const x = srInference(ctx, ctx.degrade(batch.hr));
+    const x = srInference(ctx, lr);
     const l = ctx.autocast(() => ctx.task.loss(x, batch));
     ctx.taskStep!.backwardStep(l.total);
     return { task: l.total.item() };

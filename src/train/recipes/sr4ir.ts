@@ -66,11 +66,10 @@ export function sr4ir(o: Sr4irOptions): Recipe {
   return {
     name: "sr4ir",
     producesSr: true,
-    step(ctx, batch) {
+    step(ctx, batch, lr) {
       const out: Record<string, number> = {};
       const srNet = ctx.sr!.train();
-      const lr = ctx.degrade(batch.hr);
-      if (!cfg.alternate) {
+        if (!cfg.alternate) {
         ctx.task.net.train();
         ctx.task.net.requiresGrad_(true);
         const loss = ctx.autocast(() => {

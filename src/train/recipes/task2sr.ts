@@ -14,14 +14,13 @@ export function task2sr(o: { recLoss: "l1" | "mse"; stages: readonly LossStage[]
   return {
     name: "task2sr",
     producesSr: true,
-    step(ctx, batch) {
+    step(ctx, batch, lr) {
       const { alpha, beta } = stageAt(o.stages, ctx.iteration);
       const sr = ctx.sr!.train();
       // The task net is a fixed judge: BatchNorm uses running statistics and its weights get no gradient.
       ctx.task.net.eval();
       ctx.task.net.requiresGrad_(false);
-      const lr = ctx.degrade(batch.hr);
-      const out: Record<string, number> = { alpha, beta };
+        const out: Record<string, number> = { alpha, beta };
       const loss = ctx.autocast(() => {
         const x = sr.call(lr);
         const rec = pixelLoss(o.recLoss, x, batch.hr);

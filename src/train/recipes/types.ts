@@ -17,8 +17,6 @@ export interface RecipeContext {
   /** Optimizer wrappers (gradient accumulation, AMP loss scaling); undefined when the recipe does not train that net. */
   readonly srStep: Stepper | undefined;
   readonly taskStep: Stepper | undefined;
-  /** LR synthesis (A4): [N, 3, H, W] HR -> [N, 3, H/s, W/s] LR, quantised to 8 bits. */
-  degrade(hr: Tensor): Tensor;
   /** Generator for CQMix masks (checkpointed, so resumed runs draw the same masks). */
   readonly cqmixGenerator: Generator;
   /** Optimizer steps taken so far (0-based index of the current iteration). */
@@ -35,8 +33,8 @@ export type StepValues = Record<string, number>;
 
 export interface Recipe {
   readonly name: RunConfig["recipe"]["name"];
-  /** One training iteration on a batch. */
-  step(ctx: RecipeContext, batch: Batch): StepValues;
+  /** One training iteration on a batch and its LR images ([N, 3, H/s, W/s], synthesised by the trainer, A4). */
+  step(ctx: RecipeContext, batch: Batch, lr: Tensor): StepValues;
   /** The images the task network sees at test time for a batch (HR, upsampled LR or SR output). */
   testInput(ctx: RecipeContext, lr: Tensor, batch: Batch): Tensor;
   /** Whether the evaluation reports PSNR/SSIM of an SR output. */
