@@ -40,8 +40,8 @@ export interface TaskAdapter {
   readonly tapNames: readonly string[];
   /** Task loss of the network on images x for the batch's targets (A6.3), in the network's current mode. */
   loss(x: Tensor, batch: Batch): LossTerms;
-  /** Named feature maps of x (for TDP), in the network's current mode. */
-  taps(x: Tensor, names: readonly string[]): Map<string, Tensor>;
+  /** Named feature maps of x (for TDP), in the network's current mode; `batch` supplies per-image sizes. */
+  taps(x: Tensor, names: readonly string[], batch: Batch): Map<string, Tensor>;
   paramGroups(): ParamGroup[];
   evaluator(): TaskEvaluator;
 }

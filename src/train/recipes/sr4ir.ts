@@ -13,6 +13,7 @@ import type { Tensor } from "../../engine/tensor.js";
 import { pixelLoss, tdpLoss } from "../losses.js";
 import { backward } from "../stepper.js";
 import { srInference } from "./simple.js";
+import type { Batch } from "../adapters/types.js";
 import type { Recipe, RecipeContext } from "./types.js";
 
 type Sr4irConfig = Extract<RecipeConfig, { name: "sr4ir" }>;
@@ -33,13 +34,14 @@ export function sr4ir(o: Sr4irOptions): Recipe {
   const tdpActive = (ctx: RecipeContext) => cfg.tdp !== undefined && ctx.iteration >= o.warmupIters;
 
   /** L_pix (+ TDP) on the SR output x of the batch; T must be in eval mode with frozen weights. */
-  function srTerms(ctx: RecipeContext, x: Tensor, hr: Tensor, out: Record<string, number>): Tensor {
+  function srTerms(ctx: RecipeContext, x: Tensor, batch: Batch, out: Record<string, number>): Tensor {
+    const hr = batch.hr;
     const pix = pixelLoss(cfg.pixelLoss, x, hr);
     out.pix = pix.item();
     if (!tdpActive(ctx)) return pix;
     const names = Object.keys(cfg.tdp!.taps);
-    const fHr = noGrad(() => ctx.task.taps(hr, names));
-    const fSr = ctx.task.taps(x, names);
+    const fHr = noGrad(() => ctx.task.taps(hr, names, batch));
+    const fSr = ctx.task.taps(x, names, batch);
     const tdp = tdpLoss(fSr, fHr, cfg.tdp!.taps, cfg.tdp!.criterion, cfg.tdp!.weight);
     out.tdp = tdp.item();
     return pix.add(tdp);
@@ -75,7 +77,7 @@ export function sr4ir(o: Sr4irOptions): Recipe {
         const loss = ctx.autocast(() => {
           const x = srNet.call(lr);
           ctx.task.net.eval();
-          const s = srTerms(ctx, x, batch.hr, out);
+          const s = srTerms(ctx, x, batch, out);
           ctx.task.net.train();
           return s.add(taskTerms(ctx, x, batch.hr, batch, out));
         });
@@ -87,7 +89,7 @@ export function sr4ir(o: Sr4irOptions): Recipe {
       // Phase 1: SR update through a frozen task net in eval mode (BatchNorm running statistics).
       ctx.task.net.eval();
       ctx.task.net.requiresGrad_(false);
-      const l1 = ctx.autocast(() => srTerms(ctx, srNet.call(lr), batch.hr, out));
+      const l1 = ctx.autocast(() => srTerms(ctx, srNet.call(lr), batch, out));
       ctx.srStep!.backwardStep(l1);
       // Phase 2: task update on SR from the updated S (detached), HR and CQMix; nothing reaches S.
       ctx.task.net.train();

@@ -1,0 +1,89 @@
+/**
+ * Detection adapter. Batches are padded to a multiple of the SR scale (A4), so every image is cropped back to its
+ * own size before the detector (which resizes and normalises internally). Task loss = the unweighted sum of the
+ * detector's losses (SR4IR's DETLoss; SSD: its MultiBox terms); metric COCO AP@[.5:.95] (A11).
+ * Dataset labels are 0-based; detector labels are 1-based with 0 = background.
+ */
+import { cropBack } from "../../data/loader/collate.js";
+import { noGrad } from "../../engine/autograd.js";
+import { scope } from "../../engine/scope.js";
+import type { Tensor } from "../../engine/tensor.js";
+import { CocoEvaluator } from "../../metrics/coco/evaluator.js";
+import { STAT_KEYS } from "../../metrics/coco/summarize.js";
+import type { Detector, DetectionTarget } from "../../models/detection/types.js";
+import { expectBatch, type LossTerms, type TaskAdapter } from "./types.js";
+
+type DetBatch = Extract<Parameters<TaskAdapter["loss"]>[1], { task: "detection" }>;
+
+/** Dataset targets (0-based labels) as detector targets (labels + 1). The results join the caller's scope. */
+function detectorTargets(b: DetBatch): DetectionTarget[] {
+  return b.targets.map((t) => ({ boxes: t.boxes, labels: t.labels.add(1) }));
+}
+
+export function detectionAdapter(net: Detector, o: { classes: readonly string[] }): TaskAdapter {
+  return {
+    task: "detection",
+    net,
+    tapNames: net.tapNames,
+    loss(x, batch): LossTerms {
+      const b = expectBatch(batch, "detection");
+      const losses = net.forwardTaps(cropBack(x, b.sizes), [], detectorTargets(b)).out.losses;
+      if (losses === undefined || Object.keys(losses).length === 0) {
+        throw new Error(`${net.constructor.name} returned no losses for a batch with targets`);
+      }
+      const parts = Object.values(losses);
+      const total = parts.slice(1).reduce((a, l) => a.add(l), parts[0]!);
+      return { total, parts: losses };
+    },
+    taps: (x, names, batch) => scope(() => net.forwardTaps(cropBack(x, expectBatch(batch, "detection").sizes), names).taps),
+    paramGroups: () => [{ params: net.parameters().filter((p) => p.requiresGrad), lrMult: 1 }],
+    evaluator() {
+      // Ground truth is collected from the evaluation batches themselves, as a COCO instances object.
+      const images: { id: number; width: number; height: number }[] = [];
+      const annotations: { id: number; image_id: number; category_id: number; bbox: number[]; area: number; iscrowd: 0 }[] = [];
+      const predictions: { imageId: number; boxes: Float32Array; scores: Float32Array; labels: BigInt64Array }[] = [];
+      return {
+        primary: "AP",
+        update(x: Tensor, batch) {
+          const b = expectBatch(batch, "detection");
+          const dets = noGrad(() =>
+            scope(() =>
+              net.forwardTaps(cropBack(x, b.sizes), []).out.detections.map((d) => ({
+                boxes: d.boxes.float().data<"float32">(),
+                scores: d.scores.float().data<"float32">(),
+                labels: d.labels.data<"int64">(),
+              })),
+            ),
+          );
+          for (const [i, t] of b.targets.entries()) {
+            const id = images.length + 1;
+            const [h, w] = b.sizes[i]!;
+            images.push({ id, width: w, height: h });
+            const boxes = scope(() => t.boxes.float().data<"float32">());
+            const labels = scope(() => t.labels.data<"int64">());
+            for (let k = 0; k < labels.length; k++) {
+              const [x1, y1, x2, y2] = [boxes[4 * k]!, boxes[4 * k + 1]!, boxes[4 * k + 2]!, boxes[4 * k + 3]!];
+              annotations.push({
+                id: annotations.length + 1,
+                image_id: id,
+                category_id: Number(labels[k]) + 1,
+                bbox: [x1, y1, x2 - x1, y2 - y1],
+                area: (x2 - x1) * (y2 - y1),
+                iscrowd: 0,
+              });
+            }
+            predictions.push({ imageId: id, ...dets[i]! });
+          }
+        },
+        compute() {
+          const categories = o.classes.map((name, k) => ({ id: k + 1, name }));
+          const ev = new CocoEvaluator({ images, annotations, categories }, "evaluation batches");
+          for (const p of predictions) ev.updateImage(p.imageId, { boxes: p.boxes, scores: p.scores, labels: p.labels });
+          const stats = ev.compute().stats;
+          // -1 marks an undefined value (no ground truth in that area range), as pycocotools.
+          return Object.fromEntries(STAT_KEYS.map((k) => [k, stats[k] < 0 ? -1 : 100 * stats[k]]));
+        },
+      };
+    },
+  };
+}
