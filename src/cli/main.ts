@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { TasksrError } from "../errors.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerInspect } from "./commands/inspect.js";
 import { packageVersion } from "./version.js";
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
       }
     });
   registerDoctor(program);
+  registerInspect(program);
   return program;
 }
 
