@@ -8,6 +8,7 @@ import { registerBench } from "./commands/bench.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerMetrics } from "./commands/metrics.js";
+import { registerInspect } from "./commands/inspect.js";
 import { packageVersion } from "./version.js";
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerMetrics(program);
   registerConvert(program);
   registerBench(program);
+  registerInspect(program);
   return program;
 }
 

@@ -13,6 +13,8 @@ export * from "./backbones/mobilenetv3.js";
 export * from "./blocks/conv_norm_act.js";
 export * from "./blocks/normalize.js";
 export * from "./classification/resnet.js";
+export * from "./inspect.js";
+export * from "./macs.js";
 export * from "./registry.js";
 export * from "./segmentation/deeplabv3.js";
 export * from "./sr/base.js";

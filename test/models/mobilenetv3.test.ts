@@ -4,9 +4,11 @@ import { test } from "node:test";
 import { memory, noGrad, randn, scope, type Tensor } from "../../src/engine/index.js";
 import { MobileNetV3Features, type MobileNetV3Options } from "../../src/models/backbones/mobilenetv3.js";
 import type { Conv2dNormActivation } from "../../src/models/blocks/conv_norm_act.js";
+import { buildArch } from "../../src/models/index.js";
 import { Conv2d, FrozenBatchNorm2d } from "../../src/nn/index.js";
 import { assertClose, fixture } from "../support/compare.js";
 import { FIXTURES } from "../support/paths.js";
+import { smokeTest } from "../support/smoke.js";
 
 const fx = fixture(join(FIXTURES, "models", "mobilenetv3.safetensors"));
 const TAPS = [0, 2, 4, 7, 13, 16];
@@ -97,4 +99,11 @@ test("MobileNetV3-Large frozen norm has no trainable norm parameters; full dilat
   for (const t of maps.values()) (t as Tensor).dispose();
   net.dispose();
   assert.equal(memory().liveTensors, before);
+});
+
+test("smoke: mobilenet-v3-large (width 0.25, dilated) forward, backward, Adam step, safetensors round trip, no leaks", () => {
+  smokeTest(
+    () => buildArch("mobilenet-v3-large", { widthMult: 0.25, dilated: true }, "backbone") as MobileNetV3Features,
+    [2, 3, 32, 32],
+  );
 });

@@ -165,7 +165,7 @@ export class DeepLabV3MobileNetV3 extends Module<[Tensor], SegmenterOutput> impl
 
   private run(x: Tensor, taps: readonly string[]): WithTaps<SegmenterOutput> {
     const [h, w] = [x.size(2), x.size(3)];
-    const layerOf = (tap: string) => this.tapLayers[DEEPLAB_TAPS.indexOf(tap as (typeof DEEPLAB_TAPS)[number])]!;
+    const layerOf = (tap: string) => this.tapLayers[(DEEPLAB_TAPS as readonly string[]).indexOf(tap)]!;
     const [c2, c5] = [this.tapLayers[2]!, this.tapLayers[5]!];
     const maps = this.backbone.forwardFeatures(this.normalize.call(x), [c5, c2, ...taps.map(layerOf)]);
     const out: SegmenterOutput = { out: resizeTo(this.classifier.call(maps.get(c5)!), h, w) };
