@@ -21,7 +21,7 @@ import {
 } from "./sr-protocol.js";
 
 /** Mean squared difference of two plane sets of equal shape. */
-export function planesMse(a: Planes, b: Planes): number {
+function planesMse(a: Planes, b: Planes): number {
   let s = 0;
   for (let i = 0; i < a.data.length; i++) {
     const d = a.data[i]! - b.data[i]!;
@@ -31,7 +31,7 @@ export function planesMse(a: Planes, b: Planes): number {
 }
 
 /** PSNR of an 8-bit-range MSE (+Infinity for 0). */
-export function psnrFromMse(mse: number): number {
+function psnrFromMse(mse: number): number {
   return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
 }
 

@@ -83,7 +83,7 @@ function levels(img: MetricImage, what: string): Uint8Array | Uint8ClampedArray 
 }
 
 /** Throws unless `img` is a well-formed MetricImage; `what` names it. */
-export function checkMetricImage(img: MetricImage, what: string): void {
+function checkMetricImage(img: MetricImage, what: string): void {
   const { width, height, channels, data } = img;
   const ok =
     Number.isInteger(width) &&

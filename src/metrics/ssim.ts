@@ -99,7 +99,7 @@ function planeSsim(a: Float64Array, b: Float64Array, offset: number, h: number, 
 }
 
 /** Mean SSIM over the planes of two plane sets of equal shape. */
-export function planesSsim(a: Planes, b: Planes): number {
+function planesSsim(a: Planes, b: Planes): number {
   const n = a.height * a.width;
   let s = 0;
   for (let p = 0; p < a.planes; p++) s += planeSsim(a.data, b.data, p * n, a.height, a.width);

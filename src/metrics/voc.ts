@@ -137,7 +137,10 @@ export class VocEvaluator implements Accumulator<VocResult> {
         throw new TasksrError("E_TENSOR_ARG", `ground-truth object ${i}: image "${g.imageId}" is not in images`);
       }
       let perImage = this.byClass.get(g.className);
-      if (!perImage) this.byClass.set(g.className, (perImage = new Map()));
+      if (!perImage) {
+        perImage = new Map();
+        this.byClass.set(g.className, perImage);
+      }
       const list = perImage.get(g.imageId);
       if (list) list.push(i);
       else perImage.set(g.imageId, [i]);

@@ -1,20 +1,14 @@
 /**
  * `tasksr metrics psnr|coco|voc`: evaluation metrics computed from files (docs/metrics.md). The commands parse
- * arguments and print; the work is done by src/metrics.
+ * arguments and print; the work is done by src/metrics. The image decoder and the XML parser are imported only when
+ * a command needs them, so that other commands do not load them.
  */
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
-import {
-  evaluateCocoFiles,
-  evaluateSrFiles,
-  formatCocoStats,
-  readVocDetections,
-  readVocGroundTruth,
-  SR_PROTOCOLS,
-  type SrProtocol,
-  VocEvaluator,
-  type VocOptions,
-} from "../../metrics/index.js";
+import { evaluateCocoFiles } from "../../metrics/coco/files.js";
+import { formatCocoStats } from "../../metrics/coco/summarize.js";
+import { SR_PROTOCOLS, type SrProtocol } from "../../metrics/sr-protocol.js";
+import { VocEvaluator, type VocOptions } from "../../metrics/voc.js";
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
@@ -63,6 +57,7 @@ function registerPsnr(metrics: Command): void {
       if (protocol === "basicsr" && scale === undefined) {
         throw new TasksrError("E_CLI_ARG", "--protocol basicsr needs --scale (the border crop equals the scale)");
       }
+      const { evaluateSrFiles } = await import("../../metrics/sr-files.js");
       const report = await evaluateSrFiles(sr, hr, { protocol, scale, ssim: o.ssim === true });
       if (o.json) {
         print(report);
@@ -138,7 +133,7 @@ function registerVoc(metrics: Command): void {
       ].join("\n"),
     )
     .action(
-      (o: {
+      async (o: {
         gt: string;
         dt: string;
         iou: string;
@@ -148,14 +143,16 @@ function registerVoc(metrics: Command): void {
         json?: boolean;
       }) => {
         const iou = Number(o.iou);
-        if (!(iou > 0 && iou <= 1))
+        if (!(iou > 0 && iou <= 1)) {
           throw new TasksrError("E_CLI_ARG", `--iou must be a number in (0, 1], got "${o.iou}"`);
+        }
         const options: VocOptions = {
           iou,
           metric: oneOf("--metric", o.metric, ["11pt", "area"] as const),
           difficult: oneOf("--difficult", o.difficult, ["ignore", "count"] as const),
           boxes: oneOf("--boxes", o.boxes, ["inclusive", "continuous"] as const),
         };
+        const { readVocDetections, readVocGroundTruth } = await import("../../metrics/voc-files.js");
         const gt = readVocGroundTruth(o.gt);
         const ev = new VocEvaluator(gt, options);
         ev.update(readVocDetections(o.dt, gt));

@@ -6,8 +6,10 @@
  * sampled at the recall thresholds with np.searchsorted(recall, thresholds, side='left') (0 past the last
  * detection). Settings without non-ignored ground truth stay -1.
  */
+import { iota } from "./group.js";
 import { IGNORED, MATCHED } from "./match.js";
 import { EPS } from "./params.js";
+import { sortByScoreDesc } from "./sort.js";
 
 /** Result arrays with pycocotools' layout: precision [T, R, K, A, M], recall [T, K, A, M]. */
 export interface PrecisionRecall {
@@ -30,18 +32,19 @@ export interface CategoryEvaluation {
   npig: Float64Array;
 }
 
+/** `scratch`: at least n entries of working space. */
 export function accumulateCategory(
   c: CategoryEvaluation,
   out: PrecisionRecall,
   recallThresholds: Float64Array,
   maxDets: readonly number[],
+  scratch: Int32Array,
 ): void {
   const [T, R, K, A, M] = out.counts;
+  const { precision, recall } = out;
   const { n, score, rank, flags, npig, k } = c;
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  // Comparing positions on ties makes the sort stable whatever the engine's algorithm.
-  order.sort((a, b) => score[b]! - score[a]! || a - b);
+  const order = iota(n);
+  sortByScoreDesc(order, 0, n, score, scratch);
   const sel = new Int32Array(n);
   const rc = new Float64Array(n);
   const pr = new Float64Array(n);
@@ -64,13 +67,13 @@ export function accumulateCategory(
           rc[i] = tp / gts;
           pr[i] = tp / (fp + tp + EPS);
         }
-        out.recall[((t * K + k) * A + a) * M + m] = nd > 0 ? rc[nd - 1]! : 0;
+        recall[((t * K + k) * A + a) * M + m] = nd > 0 ? rc[nd - 1]! : 0;
         for (let i = nd - 1; i > 0; i--) if (pr[i]! > pr[i - 1]!) pr[i - 1] = pr[i]!;
         let i = 0;
         for (let r = 0; r < R; r++) {
           const thr = recallThresholds[r]!;
           while (i < nd && rc[i]! < thr) i++;
-          out.precision[(((t * R + r) * K + k) * A + a) * M + m] = i < nd ? pr[i]! : 0;
+          precision[(((t * R + r) * K + k) * A + a) * M + m] = i < nd ? pr[i]! : 0;
         }
       }
     }

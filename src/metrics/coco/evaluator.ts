@@ -15,6 +15,7 @@ import { type CocoGroundTruth, type CocoGroundTruthIndex, indexCocoGroundTruth }
 import { bucketSort, iota } from "./group.js";
 import { ImageMatcher } from "./match.js";
 import { AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS } from "./params.js";
+import { sortByScoreDesc } from "./sort.js";
 import { type CocoStats, categoryAp, summarize } from "./summarize.js";
 
 export interface CocoCategoryResult {
@@ -70,33 +71,41 @@ export class CocoEvaluator implements Accumulator<CocoEvalResult> {
       recall: new Float64Array(T * K * A * M).fill(-1),
       counts: [T, R, K, A, M],
     };
-    // Detections grouped by (category, image), descending score within a group, arrival order on ties.
+    // Detections grouped by (category, image) in arrival order; each group is sorted by score below.
     const n = store.count;
     const score = store.score;
-    const byScore = iota(n).sort((a, b) => score[b]! - score[a]! || a - b);
-    const byImage = bucketSort(byScore, store.image, I).sorted;
+    const byImage = bucketSort(iota(n), store.image, I).sorted;
     const { sorted: dets, start: detStart } = bucketSort(byImage, store.category, K);
+    const scratch = new Int32Array(n);
     const gts = gt.byCategory;
     const matcher = new ImageMatcher(IOU_THRESHOLDS, AREA_RANGES);
 
     for (let k = 0; k < K; k++) {
       const g1 = gt.catStart[k + 1]!;
+      const d0 = detStart[k]!;
       const d1 = detStart[k + 1]!;
-      // Keep each image's best maxDet detections: detIdx lists them in image order, then score order.
-      const detIdx = new Int32Array(d1 - detStart[k]!);
-      const rank = new Int32Array(detIdx.length);
+      // Each image's detections by descending score (ties: arrival order), its best maxDet kept: detIdx lists them
+      // in image order, then score order, with their rank in the image and their score.
+      const detIdx = new Int32Array(d1 - d0);
+      const rank = new Int32Array(d1 - d0);
+      const detScore = new Float64Array(d1 - d0);
       let count = 0;
-      for (let d = detStart[k]!, r = 0; d < d1; d++) {
-        r = d > detStart[k]! && store.image[dets[d]!] === store.image[dets[d - 1]!] ? r + 1 : 0;
-        if (r < maxDet) {
-          rank[count] = r;
-          detIdx[count++] = dets[d]!;
+      for (let a = d0; a < d1; ) {
+        const img = store.image[dets[a]!];
+        let b = a + 1;
+        while (b < d1 && store.image[dets[b]!] === img) b++;
+        sortByScoreDesc(dets, a, b, score, scratch);
+        for (let j = a; j < b && j - a < maxDet; j++) {
+          rank[count] = j - a;
+          detScore[count] = score[dets[j]!]!;
+          detIdx[count++] = dets[j]!;
         }
+        a = b;
       }
       const c: CategoryEvaluation = {
         k,
         n: count,
-        score: Float64Array.from(detIdx.subarray(0, count), (i) => score[i]!),
+        score: detScore,
         rank,
         flags: new Uint8Array(A * T * count),
         npig: new Float64Array(A),
@@ -113,7 +122,7 @@ export class CocoEvaluator implements Accumulator<CocoEvalResult> {
         g = gEnd;
         p = pEnd;
       }
-      accumulateCategory(c, out, RECALL_THRESHOLDS, MAX_DETS);
+      accumulateCategory(c, out, RECALL_THRESHOLDS, MAX_DETS, scratch);
     }
     return {
       ...out,

@@ -18,13 +18,20 @@ export const MATCHED = 1;
 export const IGNORED = 2;
 
 export class ImageMatcher {
-  /** Scratch buffers reused across images: [D, G] IoU, and per ground truth (in evaluation order) flags. */
+  /**
+   * Scratch buffers reused across images: [D, G] IoU with ground truths in file order and in evaluation order; per
+   * ground truth its ignore flag (file order), and in evaluation order its index, crowd flag, whether a match to it
+   * counts (id != 0) and whether it is taken; per detection whether its area is outside the range.
+   */
   private scratch = {
     iou: new Float64Array(0),
+    orderIou: new Float64Array(0),
     gtIgnored: new Uint8Array(0),
     order: new Int32Array(0),
-    orderIgnored: new Uint8Array(0),
+    orderCrowd: new Uint8Array(0),
+    orderCountsAsMatch: new Uint8Array(0),
     taken: new Uint8Array(0),
+    detOutside: new Uint8Array(0),
   };
 
   constructor(
@@ -54,7 +61,7 @@ export class ImageMatcher {
     const G = g1 - g0;
     const D = p1 - p0;
     this.reserve(D, G);
-    const { iou, gtIgnored, order, orderIgnored, taken } = this.scratch;
+    const { iou, orderIou, gtIgnored, order, orderCrowd, orderCountsAsMatch, taken, detOutside } = this.scratch;
     const box = gt.annBox;
     const dbox = store.box;
     // [D, G] IoU, ground truths in file order.
@@ -88,6 +95,7 @@ export class ImageMatcher {
     const T = this.iouThresholds.length;
     for (let r = 0; r < this.areaRanges.length; r++) {
       const [lo, hi] = this.areaRanges[r]!;
+      // Evaluation order: regular ground truths first, then ignored ones (each group in file order).
       let kept = 0;
       for (let g = 0; g < G; g++) {
         const ann = gtIdx[g0 + g]!;
@@ -98,7 +106,18 @@ export class ImageMatcher {
       }
       npig[r]! += kept;
       for (let g = 0, j = kept; g < G; g++) if (gtIgnored[g]) order[j++] = g;
-      for (let j = 0; j < G; j++) orderIgnored[j] = gtIgnored[order[j]!]!;
+      for (let j = 0; j < G; j++) {
+        const g = order[j]!;
+        const ann = gtIdx[g0 + g]!;
+        orderCrowd[j] = gt.annCrowd[ann]!;
+        orderCountsAsMatch[j] = gt.annId[ann] !== 0 ? 1 : 0;
+        for (let d = 0; d < D; d++) orderIou[d * G + j] = iou[d * G + g]!;
+      }
+      for (let d = 0; d < D; d++) {
+        const b = detIdx[p0 + d]! * 4;
+        const area = dbox[b + 2]! * dbox[b + 3]!;
+        detOutside[d] = area < lo || area > hi ? 1 : 0;
+      }
       for (let t = 0; t < T; t++) {
         taken.fill(0, 0, G);
         const floor = Math.min(this.iouThresholds[t]!, 1 - 1e-10);
@@ -106,26 +125,24 @@ export class ImageMatcher {
         for (let d = 0; d < D; d++) {
           let best = floor;
           let m = -1;
+          const row = d * G;
           for (let j = 0; j < G; j++) {
-            const g = order[j]!;
-            if (taken[j] && gt.annCrowd[gtIdx[g0 + g]!] !== 1) continue;
-            if (m > -1 && orderIgnored[m] === 0 && orderIgnored[j] === 1) break;
-            const v = iou[d * G + g]!;
+            // A matched regular ground truth is used up (crowd ones are never marked taken).
+            if (taken[j]) continue;
+            // Matched to a regular ground truth: ignored ones (all after it) cannot replace it.
+            if (m > -1 && j >= kept && m < kept) break;
+            const v = orderIou[row + j]!;
             if (v < best) continue;
             best = v;
             m = j;
           }
           let f = 0;
           if (m > -1) {
-            taken[m] = 1;
-            if (orderIgnored[m]) f |= IGNORED;
-            if (gt.annId[gtIdx[g0 + order[m]!]!] !== 0) f |= MATCHED;
+            if (!orderCrowd[m]) taken[m] = 1;
+            if (m >= kept) f |= IGNORED;
+            if (orderCountsAsMatch[m]) f |= MATCHED;
           }
-          if (!(f & MATCHED)) {
-            const b = detIdx[p0 + d]! * 4;
-            const area = dbox[b + 2]! * dbox[b + 3]!;
-            if (area < lo || area > hi) f |= IGNORED;
-          }
+          if (!(f & MATCHED) && detOutside[d]) f |= IGNORED;
           flags[base + d] = f;
         }
       }
@@ -134,16 +151,19 @@ export class ImageMatcher {
 
   private reserve(D: number, G: number): void {
     const s = this.scratch;
-    if (s.iou.length < D * G) s.iou = new Float64Array(Math.max(D * G, 2 * s.iou.length));
-    if (s.gtIgnored.length < G) {
-      const n = Math.max(G, 2 * s.gtIgnored.length);
-      this.scratch = {
-        iou: s.iou,
-        gtIgnored: new Uint8Array(n),
-        order: new Int32Array(n),
-        orderIgnored: new Uint8Array(n),
-        taken: new Uint8Array(n),
-      };
+    if (s.iou.length < D * G) {
+      const size = Math.max(D * G, 2 * s.iou.length);
+      s.iou = new Float64Array(size);
+      s.orderIou = new Float64Array(size);
     }
+    if (s.gtIgnored.length < G) {
+      const size = Math.max(G, 2 * s.gtIgnored.length);
+      s.gtIgnored = new Uint8Array(size);
+      s.order = new Int32Array(size);
+      s.orderCrowd = new Uint8Array(size);
+      s.orderCountsAsMatch = new Uint8Array(size);
+      s.taken = new Uint8Array(size);
+    }
+    if (s.detOutside.length < D) s.detOutside = new Uint8Array(Math.max(D, 2 * s.detOutside.length));
   }
 }

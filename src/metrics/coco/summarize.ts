@@ -46,7 +46,7 @@ const SETTINGS: readonly Setting[] = [
 ];
 
 /** NumPy's pairwise summation (np.add.reduce on a contiguous float64 array). */
-export function pairwiseSum(a: Float64Array, start = 0, n = a.length): number {
+function pairwiseSum(a: Float64Array, start = 0, n = a.length): number {
   if (n < 8) {
     let s = 0;
     for (let i = 0; i < n; i++) s += a[start + i]!;
@@ -66,14 +66,14 @@ export function pairwiseSum(a: Float64Array, start = 0, n = a.length): number {
 }
 
 /** np.add.reduce of a contiguous float64 array: pairwise sums of 8192-element buffers, added in order. */
-export function numpySum(a: Float64Array): number {
+function numpySum(a: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i += 8192) s += pairwiseSum(a, i, Math.min(8192, a.length - i));
   return s;
 }
 
 /** Mean of the entries > -1 of `values` (in the given order), or -1 when there is none. */
-export function meanDefined(values: Float64Array): number {
+function meanDefined(values: Float64Array): number {
   const kept = values.filter((v) => v > -1);
   return kept.length === 0 ? -1 : numpySum(kept) / kept.length;
 }
