@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { TasksrError } from "../errors.js";
 import { registerConvert } from "./commands/convert.js";
+import { registerDegrade } from "./commands/degrade.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { packageVersion } from "./version.js";
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     });
   registerDoctor(program);
   registerConvert(program);
+  registerDegrade(program);
   return program;
 }
 

@@ -83,17 +83,6 @@ export async function readText(file: string, what: string): Promise<string> {
   }
 }
 
-export async function readJson(file: string, what: string): Promise<unknown> {
-  const text = await readText(file, what);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new TasksrError("E_BAD_FILE", `${what} ${file} is not valid JSON (${(err as Error).message})`, {
-      cause: err,
-    });
-  }
-}
-
 /** First whitespace-separated token of every non-empty line (VOC ImageSets lines may carry a second column). */
 export async function readIdList(file: string, what: string): Promise<string[]> {
   return (await readText(file, what))

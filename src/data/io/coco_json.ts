@@ -56,8 +56,6 @@ export const cocoPanopticSchema = z.looseObject({
 });
 export type CocoInstances = z.output<typeof cocoInstancesSchema>;
 export type CocoPanoptic = z.output<typeof cocoPanopticSchema>;
-export type CocoImage = z.output<typeof image>;
-export type CocoCategory = z.output<typeof category>;
 
 async function readJsonFile(file: string): Promise<unknown> {
   let text: string;
