@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { TasksrError } from "../errors.js";
 import { registerBench } from "./commands/bench.js";
 import { registerConvert } from "./commands/convert.js";
+import { registerDegrade } from "./commands/degrade.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerMetrics } from "./commands/metrics.js";
 import { registerInspect } from "./commands/inspect.js";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerBench(program);
   registerInspect(program);
+  registerDegrade(program);
   return program;
 }
 

@@ -43,7 +43,11 @@ test("config errors name the path: unknown keys, wrong values, unknown types, mi
   );
   await assert.rejects(
     createDataset({ type: "coco-semantic", images: "i", masks: "m", classes: [0] }, { where: "data.val" }),
-    fails("E_CONFIG", /data\.val\.classes\[0\]/),
+    fails("E_CONFIG", /data\.val\.classes\[0\]: category ids start at 1 \(0 means unlabeled\)/),
+  );
+  await assert.rejects(
+    createDataset({ type: "yolo", images: "i", classes: 5 }, { where: "data.val" }),
+    fails("E_CONFIG", /data\.val\.classes: expected a list of class names or the path of a class-name file/),
   );
   await assert.rejects(
     createDataset({ type: "pascal", root: "/x" }, { where: "data.train" }),

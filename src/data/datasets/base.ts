@@ -44,9 +44,8 @@ export async function openSample<T>(
   }
 }
 
-export abstract class FileDataset<T extends Target, E extends { id: string }> implements Dataset<T> {
-  abstract readonly task: Task;
-  abstract readonly classes: readonly string[];
+/** Random access over an index of entries with the skip policy; S is what `get` returns. */
+export abstract class SkippingReader<S, E extends { id: string }> {
   /** Samples skipped so far (while opening, then while reading), in the order they were found. */
   readonly skipped: SkippedSample[];
   readonly #bad = new Set<number>();
@@ -66,7 +65,7 @@ export abstract class FileDataset<T extends Target, E extends { id: string }> im
   }
 
   /** Decodes one entry; throws E_BAD_FILE naming the file when it is unreadable. */
-  protected abstract load(entry: E): Promise<Sample<T>>;
+  protected abstract load(entry: E): Promise<S>;
 
   protected entry(index: number): E {
     if (!Number.isInteger(index) || index < 0 || index >= this.entries.length) {
@@ -75,7 +74,7 @@ export abstract class FileDataset<T extends Target, E extends { id: string }> im
     return this.entries[index]!;
   }
 
-  async get(index: number): Promise<Sample<T>> {
+  async get(index: number): Promise<S> {
     const first = this.entry(index);
     if (this.onBadSample === "error") return this.load(first);
     const n = this.entries.length;
@@ -103,4 +102,13 @@ export abstract class FileDataset<T extends Target, E extends { id: string }> im
     const lines = this.skipped.map((s) => `  ${s.id}: ${s.reason}`);
     return [`${this.name}: skipped ${this.skipped.length} of ${total} samples`, ...lines].join("\n");
   }
+}
+
+/** A task dataset (see types.ts) over an index of entries. */
+export abstract class FileDataset<T extends Target, E extends { id: string }>
+  extends SkippingReader<Sample<T>, E>
+  implements Dataset<T>
+{
+  abstract readonly task: Task;
+  abstract readonly classes: readonly string[];
 }

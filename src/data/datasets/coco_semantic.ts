@@ -31,7 +31,11 @@ export const cocoSemanticSchema = z.strictObject({
   categories: z.string().min(1).optional(),
   /** Label order: category ids or names; label i is classes[i]. Default: every category (id > 0) by id. */
   classes: z
-    .array(z.union([z.number().int().positive(), z.string().min(1)]))
+    .array(
+      z.union([z.number().int().positive("category ids start at 1 (0 means unlabeled)"), z.string().min(1)], {
+        error: "expected a category id (an integer > 0; 0 means unlabeled) or a category name",
+      }),
+    )
     .min(1)
     .max(255)
     .optional(),

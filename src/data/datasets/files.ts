@@ -1,4 +1,4 @@
-/** File-system helpers shared by the dataset readers: listing, text/JSON reading, all failing with E_BAD_FILE. */
+/** File-system helpers shared by the dataset readers: listing and text reading, failing with E_BAD_FILE. */
 import type { Dirent } from "node:fs";
 import { access, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import { TasksrError } from "../../errors.js";
 /** Image extensions recognised in folders (torchvision's IMG_EXTENSIONS), compared case-insensitively. */
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"] as const;
 
-/** Code-point order, as Python's sorted() (localeCompare would differ between machines). */
+/** Plain string order, as Python's sorted() for file names (localeCompare would differ between machines). */
 export const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const reason = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
@@ -80,17 +80,6 @@ export async function readText(file: string, what: string): Promise<string> {
     return await readFile(file, "utf8");
   } catch (err) {
     throw new TasksrError("E_BAD_FILE", `cannot read the ${what} ${file} (${reason(err)})`, { cause: err });
-  }
-}
-
-export async function readJson(file: string, what: string): Promise<unknown> {
-  const text = await readText(file, what);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new TasksrError("E_BAD_FILE", `${what} ${file} is not valid JSON (${(err as Error).message})`, {
-      cause: err,
-    });
   }
 }
 

@@ -33,7 +33,11 @@ export const idxSchema = z.strictObject({
   root: z.string().min(1).default("/usr/share/datasets/fashion-mnist"),
   split: z.enum(["train", "test"]).default("train"),
   /** Label names: a known set or an explicit list (label = position). */
-  classes: z.union([z.enum(["fashion-mnist", "mnist"]), z.array(z.string().min(1)).min(1)]).default("fashion-mnist"),
+  classes: z
+    .union([z.enum(["fashion-mnist", "mnist"]), z.array(z.string().min(1)).min(1)], {
+      error: 'expected "fashion-mnist", "mnist" or a non-empty list of names',
+    })
+    .default("fashion-mnist"),
   onBadSample: onBadSampleSchema,
 });
 export type IdxOptions = z.input<typeof idxSchema>;

@@ -24,7 +24,9 @@ export const yoloSchema = z.strictObject({
   /** Label folder mirroring `images`; default: `images` with its last `images` path segment replaced by `labels`. */
   labels: z.string().min(1).optional(),
   /** Class names (label = position), or a file holding them. */
-  classes: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]),
+  classes: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)], {
+    error: "expected a list of class names or the path of a class-name file",
+  }),
   emptyImages: emptyImagesSchema,
   onBadSample: onBadSampleSchema,
 });

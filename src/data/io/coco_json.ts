@@ -9,7 +9,7 @@ import { TasksrError } from "../../errors.js";
 import { describeIssues } from "../options.js";
 
 /** COCO uses integer ids; VOC files converted as SR4IR does use strings such as "2008_000008". */
-const id = z.union([z.number().int(), z.string().min(1)]);
+const id = z.union([z.number().int(), z.string().min(1)], { error: "expected an integer or a non-empty string id" });
 const flag = z.union([z.number(), z.boolean()]).transform((v) => (v ? 1 : 0));
 
 const image = z.looseObject({
@@ -56,8 +56,6 @@ export const cocoPanopticSchema = z.looseObject({
 });
 export type CocoInstances = z.output<typeof cocoInstancesSchema>;
 export type CocoPanoptic = z.output<typeof cocoPanopticSchema>;
-export type CocoImage = z.output<typeof image>;
-export type CocoCategory = z.output<typeof category>;
 
 async function readJsonFile(file: string): Promise<unknown> {
   let text: string;
