@@ -10,6 +10,7 @@ import { registerDegrade } from "./commands/degrade.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerMetrics } from "./commands/metrics.js";
 import { registerInspect } from "./commands/inspect.js";
+import { registerTrain } from "./commands/train.js";
 import { packageVersion } from "./version.js";
 
 export function buildProgram(): Command {
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerInspect(program);
   registerDegrade(program);
+  registerTrain(program);
   return program;
 }
 

@@ -6,7 +6,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import type { z } from "zod";
+import { datasetSchema, datasetTypes } from "../data/datasets/registry.js";
 import { TasksrError } from "../errors.js";
+import "../models/index.js";
+import { type ArchKind, listArchs } from "../models/registry.js";
 import { type RecipeName, RunConfig } from "./schema.js";
 
 /** Which networks a recipe trains, and which it needs to exist. */
@@ -33,6 +36,8 @@ export function formatIssues(
     })
     .join("\n");
 }
+
+const knownDatasetSchema = (type: string) => (datasetTypes().includes(type) ? datasetSchema(type) : undefined);
 
 /** Applies one `a.b.c=value` override (value parsed as YAML: numbers, booleans, lists, strings). */
 export function applyOverride(raw: Record<string, unknown>, assignment: string): void {

@@ -4,6 +4,7 @@
  * validated against their own schemas by `validateRun` with the same error format.
  */
 import { z } from "zod";
+import { degradeSchema } from "../data/degrade/pipeline.js";
 
 const positive = z.number().positive();
 const count = z.number().int().positive();
@@ -123,12 +124,8 @@ export const RecipeConfig = z.discriminatedUnion("name", [
 export type RecipeConfig = z.output<typeof RecipeConfig>;
 export type RecipeName = RecipeConfig["name"];
 
-export const DegradeConfig = z.strictObject({
-  method: z.enum(["torch-bicubic", "matlab-bicubic"]).default("torch-bicubic"),
-  blur: z.strictObject({ size: count, sigma: positive }).optional(),
-  noise: z.strictObject({ sigma: positive }).optional(),
-  jpeg: z.strictObject({ quality: z.number().int().min(1).max(100) }).optional(),
-});
+/** LR synthesis (A4, B5): the degradation pipeline's own options; its scale and seed come from the run. */
+export const DegradeConfig = degradeSchema.omit({ scale: true, seed: true });
 export type DegradeConfig = z.output<typeof DegradeConfig>;
 
 /** A dataset block: `type` names a dataset in the registry; the other keys are its options. */
@@ -141,6 +138,10 @@ export const DataConfig = z.strictObject({
   transforms: z.record(z.string(), z.unknown()).default({}),
   /** Background batches in flight. */
   prefetch: z.number().int().min(0).default(2),
+  /** Use a fixed random subset of this many training images (seeded by train.seed), for quick runs. */
+  trainLimit: count.optional(),
+  /** Use the first this-many validation images. */
+  valLimit: count.optional(),
 });
 
 export const TrainConfig = z.strictObject({

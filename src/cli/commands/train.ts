@@ -1,0 +1,50 @@
+/**
+ * `tasksr train --config <yaml> [--set k=v]... [--resume auto|<ckpt>] [--device cpu|cuda] [--out runs/]`
+ * Ctrl-C stops at the next step with a checkpoint; a second Ctrl-C exits at once.
+ */
+import type { Command } from "commander";
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerTrain(program: Command): void {
+  program
+    .command("train")
+    .description("train one setting (H→T, L→T, SR-FT, S→T, T→S, S+T, SR4IR) from a YAML config")
+    .requiredOption("--config <yaml>", "run config (see configs/)")
+    .option("--set <key=value>", "override a config value (repeatable; value parsed as YAML)", collect, [])
+    .option("--resume <auto|ckpt>", "continue: auto = <out>/<name>/checkpoints/latest.safetensors if present")
+    .option("--device <device>", "cpu, cuda, cuda:N or auto (overrides the config)")
+    .option("--out <dir>", "folder of run folders", "runs")
+    .action(async (o: { config: string; set: string[]; resume?: string; device?: string; out: string }) => {
+      const { loadRunConfig } = await import("../../config/load.js");
+      const { trainRun } = await import("../../train/run.js");
+      const { formatEval } = await import("../../train/trainer.js");
+      const { dirname, resolve } = await import("node:path");
+      const cfg = loadRunConfig(o.config, o.set);
+      const ac = new AbortController();
+      const onSigint = () => {
+        if (ac.signal.aborted) process.exit(130);
+        console.error("\ntasksr: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)");
+        ac.abort();
+      };
+      process.on("SIGINT", onSigint);
+      try {
+        const r = await trainRun(cfg, {
+          out: o.out,
+          resume: o.resume,
+          baseDir: dirname(resolve(o.config)),
+          device: o.device,
+          signal: ac.signal,
+        });
+        if (r.stopped === "completed" && r.final) {
+          console.log(`done: ${cfg.name} in ${r.seconds.toFixed(0)} s; final ${formatEval(r.final)}`);
+          console.log(`run folder: ${r.runDir}`);
+        } else {
+          console.log(`stopped: resume with  tasksr train --config ${o.config} --resume auto`);
+          process.exitCode = 130;
+        }
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
+    });
+}

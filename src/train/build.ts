@@ -1,0 +1,276 @@
+/**
+ * Builds every part of a run from its validated config: datasets and loaders, LR synthesis, the SR and task
+ * networks (with their weights), the task adapter, the recipe, optimizers with per-group schedules and steppers.
+ */
+import { z } from "zod";
+import type { OptimConfig as OptimizerConfig, RunConfig, ScheduleConfig } from "../config/schema.js";
+import { RECIPE_NETS } from "../config/load.js";
+import { cqmix } from "../data/cqmix.js";
+import { createDataset } from "../data/datasets/registry.js";
+import { subsetDataset } from "../data/datasets/subset.js";
+import { Degradation } from "../data/degrade/pipeline.js";
+import { type Batch, collateFor } from "../data/loader/collate.js";
+import { DataLoader } from "../data/loader/loader.js";
+import { classificationPreset, detectionPreset, segmentationPreset } from "../data/transforms/presets.js";
+import type { Transform } from "../data/transforms/compose.js";
+import type { Dataset, Target } from "../data/types.js";
+import { Generator, manualSeed } from "../engine/creation.js";
+import { Adam, AdamW, type Optimizer, SGD } from "../engine/optim.js";
+import { resolveDevice } from "../engine/system.js";
+import type { Tensor } from "../engine/tensor.js";
+import { TasksrError } from "../errors.js";
+import "../models/index.js";
+import { buildArch } from "../models/registry.js";
+import type { SegmenterOutput, SrNetwork, TaskNetwork } from "../models/types.js";
+import { loadWeights } from "../nn/weights.js";
+import type { Module } from "../nn/module.js";
+import { classificationAdapter } from "./adapters/classification.js";
+import { segmentationAdapter } from "./adapters/segmentation.js";
+import type { ParamGroup, TaskAdapter } from "./adapters/types.js";
+import { hr2task, lr2task, sr2task, srFinetune } from "./recipes/simple.js";
+import { joint } from "./recipes/joint.js";
+import { sr4ir } from "./recipes/sr4ir.js";
+import { task2sr } from "./recipes/task2sr.js";
+import type { Recipe } from "./recipes/types.js";
+import { constant, cosine, cosineRestart, linearWarmup, multiStep, parseLossStages, type Schedule, sequential } from "./schedule.js";
+import { LossScaler, Stepper } from "./stepper.js";
+import type { RunParts } from "./trainer.js";
+
+export interface BuildOptions {
+  /** Folder relative dataset/weights paths are resolved from (the config file's folder). */
+  baseDir?: string;
+  /** Overrides cfg.device. */
+  device?: string;
+}
+
+export interface BuiltRun extends RunParts {
+  datasets: { train: Dataset; val: Dataset };
+  /** Frees networks and optimizer state. */
+  dispose(): void;
+}
+
+const transformOptions = z.strictObject({
+  resize: z.number().int().positive().optional(),
+  crop: z.number().int().positive().optional(),
+  hflip: z.number().min(0).max(1).optional(),
+});
+
+function presets(cfg: RunConfig): { train: Transform; val: Transform } {
+  const parsed = transformOptions.safeParse(cfg.data.transforms);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `data.transforms.${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new TasksrError("E_CONFIG", msg);
+  }
+  const o = parsed.data;
+  switch (cfg.task) {
+    case "classification":
+      return { train: classificationPreset("train", o), val: classificationPreset("eval", o) };
+    case "segmentation":
+      return { train: segmentationPreset("train", o), val: segmentationPreset("eval", o) };
+    case "detection":
+      return { train: detectionPreset("train", o), val: detectionPreset("eval", o) };
+  }
+}
+
+function loadNetWeights(net: Module<never[], unknown>, c: { weights?: string; weightsKey?: string; strict: boolean }, where: string, baseDir?: string): void {
+  if (c.weights === undefined) return;
+  const path = baseDir && !c.weights.startsWith("/") ? `${baseDir}/${c.weights}` : c.weights;
+  try {
+    loadWeights(net, path, { key: c.weightsKey, strict: c.strict });
+  } catch (err) {
+    if (err instanceof TasksrError) throw new TasksrError(err.code, `${where}.weights: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
+  const opts = { numClasses, ...cfg.taskNet.options };
+  switch (cfg.task) {
+    case "classification":
+      return classificationAdapter(buildArch(cfg.taskNet.arch, opts, "task.classification") as unknown as TaskNetwork<Tensor>, {
+        numClasses,
+      });
+    case "segmentation":
+      return segmentationAdapter(
+        buildArch(cfg.taskNet.arch, opts, "task.segmentation") as unknown as TaskNetwork<SegmenterOutput>,
+        { numClasses },
+      );
+    case "detection":
+      throw new TasksrError("E_CONFIG", "task: detection training is not wired into the trainer yet");
+  }
+}
+
+/** A schedule for one parameter group with base lr `base` (durations in epochs become iterations). */
+export function makeSchedule(s: ScheduleConfig | undefined, base: number, itersPerEpoch: number): Schedule {
+  if (s === undefined) return constant(base);
+  const iters = (v: number, unit: "epochs" | "iters") => Math.max(1, Math.round(unit === "epochs" ? v * itersPerEpoch : v));
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new TasksrError("E_CONFIG", `schedule type ${s.type} needs ${what}`);
+    return v;
+  };
+  let main: Schedule;
+  switch (s.type) {
+    case "constant":
+      main = constant(base);
+      break;
+    case "cosine":
+      main = cosine(base, iters(need(s.periods, "periods: [T_max]")[0]!, s.unit), s.etaMin);
+      break;
+    case "cosine-restart":
+      main = cosineRestart(
+        base,
+        need(s.periods, "periods").map((p) => iters(p, s.unit)),
+        s.etaMin,
+      );
+      break;
+    case "multistep":
+      main = multiStep(
+        base,
+        need(s.milestones, "milestones").map((m) => iters(m, s.unit)),
+        s.gamma,
+      );
+      break;
+  }
+  if (s.warmup === undefined) return main;
+  const w = iters(s.warmup.length, s.warmup.unit);
+  return sequential([
+    { iters: w, schedule: linearWarmup(base, w, s.warmup.startFactor ?? 1 / w) },
+    { iters: Number.POSITIVE_INFINITY, schedule: main },
+  ]);
+}
+
+function makeOptimizer(c: OptimizerConfig, groups: readonly ParamGroup[]): Optimizer<{ lr: number }> {
+  const specs = groups.map((g) => ({ params: g.params, lr: c.lr * g.lrMult }));
+  switch (c.type) {
+    case "sgd":
+      return new SGD(specs, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay, nesterov: c.nesterov });
+    case "adam":
+      return new Adam(specs, { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay });
+    case "adamw":
+      return new AdamW(specs, { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay });
+  }
+}
+
+function makeRecipe(cfg: RunConfig, itersPerEpoch: number): Recipe {
+  const r = cfg.recipe;
+  switch (r.name) {
+    case "hr2task":
+      return hr2task;
+    case "lr2task":
+      return lr2task;
+    case "sr-ft":
+      return srFinetune(r.pixelLoss);
+    case "sr2task":
+      return sr2task;
+    case "task2sr":
+      return task2sr({
+        recLoss: r.recLoss,
+        stages:
+          r.stages !== undefined
+            ? parseLossStages(r.stages, itersPerEpoch)
+            : [{ iters: Number.POSITIVE_INFINITY, alpha: r.alpha, beta: r.beta }],
+      });
+    case "joint":
+      return joint(r);
+    case "sr4ir": {
+      const warmupIters = Math.round(r.warmup.unit === "epochs" ? r.warmup.length * itersPerEpoch : r.warmup.length);
+      const mix = r.cqmix;
+      return sr4ir({
+        cfg: r,
+        warmupIters,
+        cqmix: mix ? (sr, hr, ctx) => cqmix(sr, hr, { grid: mix.grid, p: mix.p, generator: ctx.cqmixGenerator }) : undefined,
+      });
+    }
+  }
+}
+
+/** Builds a run from its config. The caller disposes it. */
+export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<BuiltRun> {
+  const device = resolveDevice(o.device ?? cfg.device);
+  manualSeed(cfg.train.seed);
+  const fullTrain = await createDataset(cfg.data.train, { baseDir: o.baseDir, where: "data.train" });
+  const fullVal = await createDataset(cfg.data.val, { baseDir: o.baseDir, where: "data.val" });
+  const train = cfg.data.trainLimit ? subsetDataset(fullTrain, cfg.data.trainLimit, cfg.train.seed) : fullTrain;
+  const val = cfg.data.valLimit ? subsetDataset(fullVal, cfg.data.valLimit) : fullVal;
+  if (train.task !== cfg.task || val.task !== cfg.task) {
+    throw new TasksrError("E_CONFIG", `data: the datasets are ${train.task}/${val.task} datasets but task is ${cfg.task}`);
+  }
+  const numClasses = train.classes.length;
+  const t = presets(cfg);
+  const collate = collateFor(cfg.task, { device, scale: cfg.scale });
+  const trainLoader = new DataLoader<Target, Batch>(train, {
+    batchSize: cfg.train.batchSize,
+    collate,
+    transform: t.train,
+    shuffle: true,
+    seed: cfg.train.seed,
+    dropLast: cfg.train.dropLast,
+    prefetch: cfg.data.prefetch,
+    groupFactor: cfg.task === "detection" ? 3 : undefined,
+  });
+  const valLoader = new DataLoader<Target, Batch>(val, {
+    batchSize: cfg.eval.batchSize,
+    collate,
+    transform: t.val,
+    prefetch: cfg.data.prefetch,
+  });
+  const accum = cfg.train.gradAccum;
+  const batchesPerEpoch = Math.min(trainLoader.length, (cfg.train.itersPerEpoch ?? Number.POSITIVE_INFINITY) * accum);
+  const itersPerEpoch = Math.floor(batchesPerEpoch / accum);
+
+  const nets = RECIPE_NETS[cfg.recipe.name];
+  let sr: SrNetwork | undefined;
+  if (nets.usesSr && cfg.sr) {
+    sr = buildArch(cfg.sr.arch, { scale: cfg.scale, ...cfg.sr.options }, "sr") as unknown as SrNetwork;
+    loadNetWeights(sr, cfg.sr, "sr", o.baseDir);
+    sr.to(device);
+    if (!nets.trainsSr) sr.requiresGrad_(false).eval();
+  }
+  const task = buildTask(cfg, numClasses);
+  loadNetWeights(task.net, cfg.taskNet, "taskNet", o.baseDir);
+  task.net.to(device);
+  if (!nets.trainsTask) task.net.requiresGrad_(false).eval();
+
+  const scaler = cfg.train.amp === "fp16" ? new LossScaler() : undefined;
+  const stepper = (oc: OptimizerConfig | undefined, groups: ParamGroup[], s: ScheduleConfig | undefined) => {
+    if (oc === undefined) return undefined;
+    const opt = makeOptimizer(oc, groups);
+    return new Stepper(
+      opt,
+      groups.map((g) => makeSchedule(s, oc.lr * g.lrMult, itersPerEpoch)),
+      accum,
+      scaler,
+    );
+  };
+  const srStep =
+    nets.trainsSr && sr
+      ? stepper(cfg.optim.sr, [{ params: sr.parameters().filter((p) => p.requiresGrad), lrMult: 1 }], cfg.schedule.sr)
+      : undefined;
+  const taskStep = nets.trainsTask ? stepper(cfg.optim.task, task.paramGroups(), cfg.schedule.task) : undefined;
+
+  const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed });
+  const cqmixGenerator = new Generator(cfg.train.seed + 1);
+  return {
+    cfg,
+    device,
+    sr,
+    task,
+    recipe: makeRecipe(cfg, itersPerEpoch),
+    srStep,
+    taskStep,
+    scaler,
+    train: trainLoader,
+    val: valLoader,
+    degrade: (hr) => degradation.apply(hr),
+    cqmixGenerator,
+    batchesPerEpoch,
+    evaluateTask: cfg.recipe.name !== "sr-ft" || cfg.taskNet.weights !== undefined,
+    datasets: { train, val },
+    dispose() {
+      srStep?.optimizer.dispose();
+      taskStep?.optimizer.dispose();
+      sr?.dispose();
+      task.net.dispose();
+    },
+  };
+}
