@@ -58,12 +58,13 @@ struct CountingAllocator final : c10::Allocator {
 CountingAllocator g_counting_allocator;
 std::once_flag g_allocator_once;
 
-// napi type tag marking externals that hold a TensorBox (random 128-bit value, fixed for this addon).
+// napi type tag marking the objects that wrap a TensorBox (random 128-bit value, fixed for this addon).
 const napi_type_tag kTensorTag = {0x7a3c9e41d2b85f06ULL, 0x91e4c7a25b3d6f80ULL};
 
-void finalizeBox(Napi::Env, TensorBox* box) {
-  if (box->t.defined()) g_live_handles--;
-  delete box;
+// GC finalizer of a handle that was never disposed (dispose removes the wrap, and with it this finalizer).
+void finalizeBox(napi_env, void* data, void*) {
+  delete static_cast<TensorBox*>(data);
+  g_live_handles--;
 }
 
 const char* dtypeName(at::ScalarType s) {
@@ -84,8 +85,8 @@ const char* dtypeName(at::ScalarType s) {
 
 std::string describeArg(const Napi::Value& v) {
   if (isHandle(v)) {
-    auto* box = v.As<Napi::External<TensorBox>>().Data();
-    if (!box->t.defined()) return "<disposed tensor>";
+    auto* box = boxOf(v);
+    if (box == nullptr) return "<disposed tensor>";
     std::ostringstream os;
     os << "Tensor" << box->t.sizes() << " " << dtypeName(box->t.scalar_type()) << " " << box->t.device();
     return os.str();
@@ -157,19 +158,30 @@ void Registry::install(Napi::Env env, Napi::Object exports) {
 // Results and argument readers
 // ---------------------------------------------------------------------------------------------------------------
 bool isHandle(const Napi::Value& v) {
-  if (!v.IsExternal()) return false;
+  if (!v.IsObject()) return false;
   bool ok = false;
   napi_check_object_type_tag(v.Env(), v, &kTensorTag, &ok);
   return ok;
 }
 
+TensorBox* boxOf(const Napi::Value& v) {
+  void* data = nullptr;
+  // Unwrapping fails (without raising a JS exception) exactly when dispose already removed the wrap.
+  if (napi_unwrap(v.Env(), v, &data) != napi_ok) return nullptr;
+  return static_cast<TensorBox*>(data);
+}
+
 Napi::Value wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Undefined();
+  auto obj = Napi::Object::New(env);
   auto* box = new TensorBox{std::move(t)};
-  auto ext = Napi::External<TensorBox>::New(env, box, finalizeBox);
-  napi_type_tag_object(env, ext, &kTensorTag);
+  if (napi_wrap(env, obj, box, finalizeBox, nullptr, nullptr) != napi_ok) {
+    delete box;
+    throw std::runtime_error("could not wrap a tensor handle");
+  }
+  napi_type_tag_object(env, obj, &kTensorTag);
   g_live_handles++;
-  return ext;
+  return obj;
 }
 
 Napi::Value wrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -180,8 +192,8 @@ Napi::Value wrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
 
 at::Tensor& T(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || !isHandle(info[i])) throw ArgError(argPrefix(i) + "must be a tensor");
-  auto* box = info[i].As<Napi::External<TensorBox>>().Data();
-  if (!box->t.defined()) throw ArgError(argPrefix(i) + "is a disposed tensor");
+  auto* box = boxOf(info[i]);
+  if (box == nullptr) throw ArgError(argPrefix(i) + "is a disposed tensor");
   return box->t;
 }
 
@@ -202,8 +214,8 @@ std::vector<at::Tensor> TL(const Napi::CallbackInfo& info, size_t i) {
   for (uint32_t k = 0; k < a.Length(); ++k) {
     Napi::Value v = a.Get(k);
     if (!isHandle(v)) throw ArgError(argPrefix(i) + "element " + std::to_string(k) + " is not a tensor");
-    auto* box = v.As<Napi::External<TensorBox>>().Data();
-    if (!box->t.defined()) throw ArgError(argPrefix(i) + "element " + std::to_string(k) + " is a disposed tensor");
+    auto* box = boxOf(v);
+    if (box == nullptr) throw ArgError(argPrefix(i) + "element " + std::to_string(k) + " is a disposed tensor");
     out.push_back(box->t);
   }
   return out;
@@ -323,16 +335,16 @@ at::TensorOptions Opts(const Napi::CallbackInfo& info, size_t dtypeIdx, size_t d
 void registerCore(Registry& r) {
   r.def("dispose", [](const Napi::CallbackInfo& info) -> Napi::Value {
     if (info.Length() < 1 || !isHandle(info[0])) throw ArgError("argument 0 must be a tensor");
-    auto* box = info[0].As<Napi::External<TensorBox>>().Data();
-    if (box->t.defined()) {
-      box->t.reset();
+    void* data = nullptr;
+    if (napi_remove_wrap(info.Env(), info[0], &data) == napi_ok) {
+      delete static_cast<TensorBox*>(data);
       g_live_handles--;
     }
     return info.Env().Undefined();
   });
   r.def("isDisposed", [](const Napi::CallbackInfo& info) -> Napi::Value {
     if (info.Length() < 1 || !isHandle(info[0])) throw ArgError("argument 0 must be a tensor");
-    return Napi::Boolean::New(info.Env(), !info[0].As<Napi::External<TensorBox>>().Data()->t.defined());
+    return Napi::Boolean::New(info.Env(), boxOf(info[0]) == nullptr);
   });
   r.def("shape", [](const Napi::CallbackInfo& info) -> Napi::Value {
     const auto sizes = T(info, 0).sizes();

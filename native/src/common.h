@@ -1,9 +1,11 @@
 // Shared plumbing for the tasksr native addon: the tensor handle, argument readers and the op registry.
 //
 // Design (see docs/engine.md):
-// * A tensor crosses into JavaScript as a type-tagged napi External owning a heap `TensorBox`. `dispose` resets the
-//   at::Tensor at once (freeing its storage unless autograd still holds it); the finalizer only frees the tiny box.
-//   JavaScript never relies on GC for native memory.
+// * A tensor crosses into JavaScript as a type-tagged empty object wrapping (napi_wrap) a heap `TensorBox`.
+//   `dispose` removes the wrap and deletes the box at once (freeing the storage unless autograd still holds it).
+//   Removing the wrap matters: N-API runs GC finalizers only when the event loop turns, so a synchronous training
+//   loop whose handles merely dropped their tensor would pile up boxes and finalizer records without bound. The
+//   finalizer only runs for handles that were never disposed. JavaScript never relies on GC for native memory.
 // * Every exported function goes through one trampoline that converts C++ exceptions into JS errors naming the op
 //   and the shapes of its tensor arguments. Nothing may unwind into N-API and abort the process.
 #pragma once
@@ -52,6 +54,8 @@ class Registry {
 Napi::Value wrap(Napi::Env env, at::Tensor t);
 Napi::Value wrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
 bool isHandle(const Napi::Value& v);
+// The box of a tensor handle, or nullptr once it is disposed. `v` must satisfy isHandle.
+TensorBox* boxOf(const Napi::Value& v);
 
 // ---- argument readers; `i` is the position in info ----
 at::Tensor& T(const Napi::CallbackInfo& info, size_t i);

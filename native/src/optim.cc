@@ -18,7 +18,9 @@ std::vector<c10::optional<at::Tensor>> optTensors(const Napi::CallbackInfo& info
     Napi::Value v = a.Get(k);
     if (v.IsNull() || v.IsUndefined()) continue;
     if (!isHandle(v)) throw ArgError("argument " + std::to_string(i) + " element " + std::to_string(k) + " is not a tensor");
-    out[k] = v.As<Napi::External<TensorBox>>().Data()->t;
+    auto* box = boxOf(v);
+    if (box == nullptr) throw ArgError("argument " + std::to_string(i) + " element " + std::to_string(k) + " is a disposed tensor");
+    out[k] = box->t;
   }
   return out;
 }

@@ -14,8 +14,8 @@ c10::List<c10::optional<at::Tensor>> indexList(const Napi::CallbackInfo& info, s
     if (v.IsNull() || v.IsUndefined()) {
       out.push_back(c10::nullopt);
     } else if (isHandle(v)) {
-      auto* box = v.As<Napi::External<TensorBox>>().Data();
-      if (!box->t.defined()) throw ArgError("index " + std::to_string(k) + " is a disposed tensor");
+      auto* box = boxOf(v);
+      if (box == nullptr) throw ArgError("index " + std::to_string(k) + " is a disposed tensor");
       out.push_back(box->t);
     } else {
       throw ArgError("index " + std::to_string(k) + " must be a tensor or null");
