@@ -28,6 +28,11 @@ export interface EvalOptions {
   limit?: number;
   /** Called after each batch with the images done so far. */
   onProgress?: (images: number) => void;
+  /**
+   * Networks the pipeline runs: switched to eval mode (BatchNorm running statistics, which an evaluation must
+   * neither use batch statistics for nor update) for the evaluation and restored to their mode afterwards.
+   */
+  nets?: readonly ({ training: boolean; train(on?: boolean): unknown } | undefined)[];
 }
 
 export interface EvalResult {
@@ -48,6 +53,17 @@ function metricImage(t: Tensor): MetricImage {
 }
 
 export async function evaluatePipeline(o: EvalOptions): Promise<EvalResult> {
+  const nets = (o.nets ?? []).filter((n) => n !== undefined);
+  const modes = nets.map((n) => n.training);
+  for (const n of nets) n.train(false);
+  try {
+    return await evaluateBatches(o);
+  } finally {
+    for (const [i, n] of nets.entries()) n.train(modes[i]);
+  }
+}
+
+async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const psnr = (o.psnr ?? []).map((protocol) => new PsnrMeter({ protocol, scale: o.scale }));
   const ssim = o.ssim && o.psnr?.length ? new SsimMeter({ protocol: "basicsr", scale: o.scale }) : undefined;

@@ -91,6 +91,7 @@ export function evaluateRun(p: RunParts, onProgress?: (images: number) => void):
     scale: p.cfg.scale,
     limit: p.cfg.eval.limit,
     onProgress,
+    nets: [p.task.net, p.sr],
   });
 }
 
