@@ -1,0 +1,85 @@
+/**
+ * From a study config to the run config of every (seed, setting): the base config, the setting's recipe, the
+ * setting's overrides, and the links between settings (S→T takes SR-FT's SR weights; T→S takes H→T's task weights;
+ * SR-FT is judged through H→T's task network when the study trains one). Run folders:
+ * `<out>/<study>/seed-<k>/<setting>/`.
+ */
+import { join } from "node:path";
+import { RECIPE_NETS, validateRun } from "../config/load.js";
+import type { RunConfig } from "../config/schema.js";
+import { TasksrError } from "../errors.js";
+import { runFiles } from "../train/run.js";
+import { SETTINGS, type Setting, type StudyConfig } from "./schema.js";
+
+export interface PlannedRun {
+  seed: number;
+  setting: Setting;
+  /** Folder that holds this seed's run folders (the trainer's `out`). */
+  out: string;
+  /** The run folder. */
+  dir: string;
+  cfg: RunConfig;
+}
+
+type Raw = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Raw => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** `over` merged into a copy of `base`: objects merge key by key, anything else replaces. */
+export function deepMerge(base: Raw, over: Raw): Raw {
+  const out: Raw = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isObject(b) && isObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+export const seedDir = (out: string, study: string, seed: number): string => join(out, study, `seed-${seed}`);
+
+/** The run configs of a study in execution order (per seed: SETTINGS order). `where` names the study file. */
+export function planStudy(study: StudyConfig, o: { out: string; where: string }): PlannedRun[] {
+  const has = (s: Setting) => study.settings.includes(s);
+  for (const [s, needs] of [
+    ["sr2task", "sr-ft"],
+    ["task2sr", "hr2task"],
+  ] as const) {
+    if (has(s) && !has(needs)) {
+      throw new TasksrError("E_CONFIG", `${o.where}: settings: ${s} needs ${needs} in the same study (its weights)`);
+    }
+  }
+  for (const key of ["name", "recipe"]) {
+    if (key in study.base) throw new TasksrError("E_CONFIG", `${o.where}: base.${key}: set per setting by the study`);
+  }
+  const runs: PlannedRun[] = [];
+  for (const seed of study.seeds) {
+    const out = seedDir(o.out, study.name, seed);
+    const weights = (s: Setting, net: "sr" | "task") => runFiles(join(out, s))[net];
+    for (const setting of SETTINGS.filter(has)) {
+      const nets = RECIPE_NETS[setting];
+      let raw = deepMerge(study.base, study.overrides[setting] ?? {});
+      raw = deepMerge(raw, { name: setting, recipe: { ...(study.recipes[setting] ?? {}), name: setting } });
+      raw.train = { ...(isObject(raw.train) ? raw.train : {}), seed };
+      if (!nets.usesSr) delete raw.sr;
+      if (!nets.trainsSr && isObject(raw.optim)) raw.optim = { ...raw.optim, sr: undefined };
+      if (!nets.trainsTask && isObject(raw.optim)) raw.optim = { ...raw.optim, task: undefined };
+      const link = (block: "sr" | "taskNet", file: string) => {
+        raw[block] = { ...(isObject(raw[block]) ? raw[block] : {}), weights: file };
+      };
+      if (setting === "sr2task") link("sr", weights("sr-ft", "sr"));
+      if (setting === "task2sr" || (setting === "sr-ft" && has("hr2task"))) link("taskNet", weights("hr2task", "task"));
+      const cfg = validateRun(stripUndefined(raw), `${o.where} (setting ${setting}, seed ${seed})`);
+      runs.push({ seed, setting, out, dir: join(out, setting), cfg });
+    }
+  }
+  return runs;
+}
+
+/** Drops keys whose value is undefined (zod's strict objects would report them as present). */
+function stripUndefined(v: Raw): Raw {
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .map(([k, x]) => [k, isObject(x) ? stripUndefined(x) : x]),
+  );
+}

@@ -1,0 +1,125 @@
+/**
+ * Runs a study: every planned (seed, setting) run in order through the ordinary trainer, reusing finished runs whose
+ * config is unchanged and resuming interrupted ones, then the TDSR view per seed. Progress lines name the seed and
+ * the setting; everything lands in `<out>/<study>/` (run folders, study.json).
+ */
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { configHash, RECIPE_NETS } from "../config/load.js";
+import { TasksrError } from "../errors.js";
+import type { RunResults } from "../train/run.js";
+import { readResults, runFiles, trainRun } from "../train/run.js";
+import { type PlannedRun, planStudy } from "./plan.js";
+import { SETTING_LABELS, type StudyConfig } from "./schema.js";
+import { evaluateThroughTask, type ViewInput, type ViewRow } from "./tdsr-view.js";
+
+export interface StudyRun extends PlannedRun {
+  results: RunResults;
+  /** Whether the run was trained now (false: an earlier finished run with the same config was reused). */
+  trained: boolean;
+}
+
+export interface StudyResult {
+  study: StudyConfig;
+  dir: string;
+  runs: StudyRun[];
+  /** Per seed: the TDSR view rows (input name -> evaluation through the H→T network). */
+  tdsr: { seed: number; rows: ViewRow[] }[];
+  seconds: number;
+  /** A run was stopped (Ctrl-C) before the end: the study is incomplete and resumes when run again. */
+  stopped: boolean;
+}
+
+export interface StudyOptions {
+  out: string;
+  /** Names the study file in errors. */
+  where: string;
+  device?: string;
+  /** Folder relative data and weights paths are resolved from (the study file's folder). */
+  baseDir?: string;
+  /** Delete earlier runs of this study first. */
+  fresh?: boolean;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** A finished run with exactly this config, or undefined; a folder left by a different config is an error. */
+function reusable(run: PlannedRun): RunResults | undefined {
+  const files = runFiles(run.dir);
+  if (!existsSync(files.config)) return undefined;
+  if (!existsSync(files.results)) return undefined;
+  const results = readResults(run.dir);
+  if (results.configHash !== configHash(run.cfg)) {
+    throw new TasksrError(
+      "E_CONFIG",
+      `${run.dir} holds a finished run of a different config (the study changed); rerun with --fresh or another --out`,
+    );
+  }
+  return results;
+}
+
+/** The TDSR view's inputs for one seed: HR, bicubic and bilinear LR, then every SR network the study trained. */
+function viewInputs(runs: readonly StudyRun[]): ViewInput[] {
+  const inputs: ViewInput[] = [
+    { name: "HR", kind: "hr" },
+    { name: "bicubic", kind: "sr", arch: "bicubic" },
+    { name: "bilinear", kind: "sr", arch: "bilinear" },
+  ];
+  for (const r of runs) {
+    const sr = r.cfg.sr;
+    if (sr === undefined || !RECIPE_NETS[r.setting].trainsSr) continue;
+    inputs.push({
+      name: SETTING_LABELS[r.setting],
+      kind: "sr",
+      arch: sr.arch,
+      options: sr.options,
+      weights: runFiles(r.dir).sr,
+    });
+  }
+  return inputs;
+}
+
+export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<StudyResult> {
+  const t0 = performance.now();
+  const log = o.log ?? ((l: string) => console.log(l));
+  const dir = join(o.out, study.name);
+  if (o.fresh) rmSync(dir, { recursive: true, force: true });
+  const plan = planStudy(study, { out: o.out, where: o.where });
+  const runs: StudyRun[] = [];
+  for (const [i, run] of plan.entries()) {
+    const tag = `[seed ${run.seed} | ${SETTING_LABELS[run.setting]} ${i + 1}/${plan.length}]`;
+    const done = reusable(run);
+    if (done) {
+      log(`${tag} reusing the finished run in ${run.dir}`);
+      runs.push({ ...run, results: done, trained: false });
+      continue;
+    }
+    const r = await trainRun(run.cfg, {
+      out: run.out,
+      resume: "auto",
+      device: o.device,
+      baseDir: o.baseDir,
+      log: (line) => log(`${tag} ${line}`),
+      signal: o.signal,
+    });
+    if (r.results === undefined) {
+      return { study, dir, runs, tdsr: [], seconds: (performance.now() - t0) / 1000, stopped: true };
+    }
+    runs.push({ ...run, results: r.results, trained: true });
+  }
+  const tdsr: StudyResult["tdsr"] = [];
+  if (study.tdsrView && study.settings.includes("hr2task")) {
+    for (const seed of study.seeds) {
+      const mine = runs.filter((r) => r.seed === seed);
+      const h2t = plan.find((p) => p.seed === seed && p.setting === "hr2task")!;
+      log(`[seed ${seed} | TDSR view] the H→T task network on HR, interpolated LR and each SR output`);
+      const rows = await evaluateThroughTask(h2t.cfg, runFiles(h2t.dir).task, viewInputs(mine), {
+        device: o.device,
+        baseDir: o.baseDir,
+        onRow: (row) => log(`[seed ${seed} | TDSR view] ${row.name}: ${JSON.stringify(row.result.task)}`),
+      });
+      tdsr.push({ seed, rows });
+    }
+  }
+  return { study, dir, runs, tdsr, seconds: (performance.now() - t0) / 1000, stopped: false };
+}

@@ -1,0 +1,55 @@
+/**
+ * A study: the papers' comparison of training settings (H→T, L→T, SR-FT, S→T, T→S, S+T, SR4IR) on one dataset,
+ * over several seeds. It is one base run config plus, per setting, its recipe options and any overrides; each
+ * setting's run config is derived from them (plan.ts) and validated like a hand-written config.
+ */
+import { z } from "zod";
+import type { RecipeName } from "../config/schema.js";
+
+/** The settings in the order they must run (S→T needs SR-FT's SR net, T→S and SR-FT's task view need H→T's). */
+export const SETTINGS = [
+  "hr2task",
+  "lr2task",
+  "sr-ft",
+  "sr2task",
+  "task2sr",
+  "joint",
+  "sr4ir",
+] as const satisfies readonly RecipeName[];
+export type Setting = (typeof SETTINGS)[number];
+
+/** The papers' names of the settings (SR4IR Table 1 / TDSR Table 1). */
+export const SETTING_LABELS: Record<Setting, string> = {
+  hr2task: "H→T",
+  lr2task: "L→T",
+  "sr-ft": "SR-FT",
+  sr2task: "S→T",
+  task2sr: "T→S",
+  joint: "S+T",
+  sr4ir: "SR4IR",
+};
+
+const plainObject = z.record(z.string(), z.unknown());
+
+export const StudyConfig = z.strictObject({
+  /** Folder name of the study under the output folder. */
+  name: z.string().regex(/^[\w.-]+$/, "use letters, digits, '.', '_' or '-'"),
+  /** A run config without `name` and `recipe`: task, scale, data, sr, taskNet, optim, schedule, train, eval. */
+  base: plainObject,
+  settings: z
+    .array(z.enum(SETTINGS))
+    .min(1)
+    .default([...SETTINGS]),
+  /** Recipe options per setting (the recipe block without `name`); the recipe schema supplies the defaults. */
+  recipes: z.partialRecord(z.enum(SETTINGS), plainObject).default({}),
+  /** Values deep-merged over the base config for one setting (e.g. `{sr4ir: {train: {epochs: 8}}}`). */
+  overrides: z.partialRecord(z.enum(SETTINGS), plainObject).default({}),
+  seeds: z.array(z.number().int().min(0)).min(1).default([0]),
+  /**
+   * The TDSR view: the H→T task network (frozen) evaluated on HR, on interpolated LR and on the output of every SR
+   * network the study trained, with PSNR beside each.
+   */
+  tdsrView: z.boolean().default(true),
+});
+export type StudyConfig = z.output<typeof StudyConfig>;
+export type StudyConfigInput = z.input<typeof StudyConfig>;
