@@ -10,6 +10,7 @@ import { registerDegrade } from "./commands/degrade.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerMetrics } from "./commands/metrics.js";
 import { registerInspect } from "./commands/inspect.js";
+import { registerSynth } from "./commands/synth.js";
 import { registerTrain } from "./commands/train.js";
 import { packageVersion } from "./version.js";
 
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerDegrade(program);
   registerTrain(program);
+  registerSynth(program);
   return program;
 }
 
