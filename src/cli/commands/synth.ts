@@ -4,6 +4,7 @@
  * blocks for a run config. A tree already there with the same options is kept unless --force.
  */
 import type { Command } from "commander";
+import type { SyntheticTask } from "../../data/synthetic/index.js";
 import { TasksrError } from "../../errors.js";
 
 interface RawOptions {
@@ -46,7 +47,7 @@ export function registerSynth(program: Command): void {
       }
       const t0 = performance.now();
       const make = raw.force ? generateSynthetic : ensureSynthetic;
-      const r = await make(task as "classification", out, options as never);
+      const r = await make(task as SyntheticTask, out, options);
       const o = r.options as { train: number; val: number; size: number };
       const what = `${task}: ${o.train} train / ${o.val} val images of ${o.size}x${o.size}, ${r.classes.length} classes`;
       const secs = ((performance.now() - t0) / 1000).toFixed(1);

@@ -19,6 +19,13 @@ import {
   writeClassification,
 } from "./classification.js";
 import type { SyntheticTask } from "./common.js";
+import { type DetectionSynthOptions, detectionClassNames, detectionSynthSchema, writeDetection } from "./detection.js";
+import {
+  type SegmentationSynthOptions,
+  segmentationClassNames,
+  segmentationSynthSchema,
+  writeSegmentation,
+} from "./segmentation.js";
 
 export type { SyntheticTask } from "./common.js";
 
@@ -35,6 +42,8 @@ export type SyntheticDatasetConfig =
 
 export interface SyntheticOptionsByTask {
   classification: ClassificationSynthOptions;
+  segmentation: SegmentationSynthOptions;
+  detection: DetectionSynthOptions;
 }
 
 export interface SyntheticDataset {
@@ -66,6 +75,24 @@ const GENERATORS: Record<string, Generator> = {
     configs: (root) => ({
       train: { type: "image-folder", root: join(root, "train") },
       val: { type: "image-folder", root: join(root, "val") },
+    }),
+  },
+  segmentation: {
+    schema: segmentationSynthSchema,
+    classes: segmentationClassNames,
+    write: writeSegmentation,
+    configs: (root, classes) => ({
+      train: { type: "voc-seg", root, split: "train", classes },
+      val: { type: "voc-seg", root, split: "val", classes },
+    }),
+  },
+  detection: {
+    schema: detectionSynthSchema,
+    classes: detectionClassNames,
+    write: writeDetection,
+    configs: (root) => ({
+      train: { type: "coco-det", root, images: "images/train", annotations: "annotations/instances_train.json" },
+      val: { type: "coco-det", root, images: "images/val", annotations: "annotations/instances_val.json" },
     }),
   },
 };
@@ -183,7 +210,7 @@ async function build(r: ReturnType<typeof resolveRequest>, reuseIfMatching: bool
 export async function generateSynthetic<T extends SyntheticTask>(
   task: T,
   root: string,
-  options?: T extends keyof SyntheticOptionsByTask ? SyntheticOptionsByTask[T] : never,
+  options?: SyntheticOptionsByTask[T],
 ): Promise<SyntheticDataset> {
   return build(resolveRequest(task, root, options), false);
 }
@@ -192,7 +219,7 @@ export async function generateSynthetic<T extends SyntheticTask>(
 export async function ensureSynthetic<T extends SyntheticTask>(
   task: T,
   root: string,
-  options?: T extends keyof SyntheticOptionsByTask ? SyntheticOptionsByTask[T] : never,
+  options?: SyntheticOptionsByTask[T],
 ): Promise<SyntheticDataset> {
   const r = resolveRequest(task, root, options);
   if (sameTree(await readManifest(r.abs), r.manifest)) return r.dataset(true);
