@@ -11,6 +11,7 @@ import { registerDoctor } from "./commands/doctor.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerMetrics } from "./commands/metrics.js";
 import { registerStudy } from "./commands/study.js";
+import { registerSynth } from "./commands/synth.js";
 import { registerTrain } from "./commands/train.js";
 import { packageVersion } from "./version.js";
 
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerDegrade(program);
   registerTrain(program);
   registerStudy(program);
+  registerSynth(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 /**
  * `tasksr bench engine`: tasksr vs PyTorch training-step speed and memory in one run (see src/bench/engine.ts).
  * `--worker <config>` is the internal child-process mode that times one side.
+ * `tasksr bench data`: images/s of each task's training input pipeline on the synthetic datasets (src/bench/data.ts).
  */
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
@@ -12,7 +13,7 @@ const int = (name: string, v: string, min: number): number => {
   return n;
 };
 
-/** Registers `bench` with its `engine` subcommand; returns the `bench` group so other benchmarks can join it. */
+/** Registers `bench` with its `engine` and `data` subcommands; returns the `bench` group so other benchmarks can join it. */
 export function registerBench(program: Command): Command {
   const bench = program.command("bench").description("benchmarks that run tasksr and its reference in the same run");
   bench
@@ -66,6 +67,48 @@ export function registerBench(program: Command): Command {
         console.log(
           `| ${r.name} | ${f(r.ours_s, 4)} | ${f(r.torch_s, 4)} | ${f(r.ratio, 3)} | ${f(r.ours_rss_mb, 0)} | ${f(r.torch_rss_mb, 0)} |`,
         );
+      }
+    });
+  bench
+    .command("data")
+    .description(
+      "images/s of each task's training input pipeline (decode, train transforms, collate, prefetch) on synthetic data",
+    )
+    .option(
+      "--config <names>",
+      "comma-separated: classification,segmentation,detection",
+      "classification,segmentation,detection",
+    )
+    .option("--images <n>", "training images per task (one timed epoch)", "512")
+    .option("--batch <n>", "batch size", "32")
+    .option("--prefetch <n>", "batches loaded ahead", "2")
+    .option("--cache <dir>", "folder for the generated datasets (reused across runs)")
+    .option("--json", "print one JSON object")
+    .action(async (o) => {
+      const { DATA_BENCH_CONFIGS, runDataBench } = await import("../../bench/data.js");
+      const configs = String(o.config).split(",");
+      for (const c of configs) {
+        if (!(DATA_BENCH_CONFIGS as readonly string[]).includes(c)) {
+          throw new TasksrError("E_CLI_ARG", `--config: unknown "${c}"; known: ${DATA_BENCH_CONFIGS.join(", ")}`);
+        }
+      }
+      const { tmpdir } = await import("node:os");
+      const { join } = await import("node:path");
+      const rows = await runDataBench({
+        configs: configs as (typeof DATA_BENCH_CONFIGS)[number][],
+        cacheDir: o.cache ?? join(tmpdir(), "tasksr-bench-data"),
+        images: int("--images", o.images, 1),
+        batchSize: int("--batch", o.batch, 1),
+        prefetch: int("--prefetch", o.prefetch, 0),
+      });
+      if (o.json) {
+        console.log(JSON.stringify({ configs: rows }));
+        return;
+      }
+      console.log("| pipeline | images | seconds | images/s |");
+      console.log("|---|---|---|---|");
+      for (const r of rows) {
+        console.log(`| ${r.name} | ${r.images} | ${r.seconds.toFixed(2)} | ${r.images_per_s.toFixed(0)} |`);
       }
     });
   return bench;
