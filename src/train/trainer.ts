@@ -78,20 +78,30 @@ export function checkpointParts(p: RunParts): Checkpointable {
   return { nets, optimizers, generators: { cqmix: p.cqmixGenerator } };
 }
 
-/** Evaluates the recipe's test pipeline on the validation split. */
-export function evaluateRun(p: RunParts, onProgress?: (images: number) => void): Promise<EvalResult> {
+/**
+ * Evaluates the recipe's test pipeline on the validation split with the task net in eval mode (BatchNorm running
+ * statistics, which evaluation must not update); the net's mode is restored afterwards.
+ */
+export async function evaluateRun(p: RunParts, onProgress?: (images: number) => void): Promise<EvalResult> {
   const ctx = recipeContext(p, 0, 0);
-  return evaluatePipeline({
-    batches: p.val.epoch(0),
-    degrade: p.degrade,
-    input: (lr, batch) => p.recipe.testInput(ctx, lr, batch),
-    evaluator: p.evaluateTask ? p.task.evaluator() : undefined,
-    psnr: p.recipe.producesSr ? p.cfg.eval.psnr : undefined,
-    ssim: p.cfg.eval.ssim,
-    scale: p.cfg.scale,
-    limit: p.cfg.eval.limit,
-    onProgress,
-  });
+  const net = p.task.net;
+  const wasTraining = net.training;
+  net.eval();
+  try {
+    return await evaluatePipeline({
+      batches: p.val.epoch(0),
+      degrade: p.degrade,
+      input: (lr, batch) => p.recipe.testInput(ctx, lr, batch),
+      evaluator: p.evaluateTask ? p.task.evaluator() : undefined,
+      psnr: p.recipe.producesSr ? p.cfg.eval.psnr : undefined,
+      ssim: p.cfg.eval.ssim,
+      scale: p.cfg.scale,
+      limit: p.cfg.eval.limit,
+      onProgress,
+    });
+  } finally {
+    net.train(wasTraining);
+  }
 }
 
 function recipeContext(p: RunParts, iteration: number, epoch: number): RecipeContext {
