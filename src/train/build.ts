@@ -187,6 +187,12 @@ function makeRecipe(cfg: RunConfig, itersPerEpoch: number): Recipe {
 /** Builds a run from its config. The caller disposes it. */
 export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<BuiltRun> {
   const device = resolveDevice(o.device ?? cfg.device);
+  if (cfg.train.amp === "fp16" && !device.startsWith("cuda")) {
+    throw new TasksrError(
+      "E_CONFIG",
+      `train.amp: fp16 autocast needs a CUDA device, but the run is on ${device}; use amp: bf16 (or off) on the CPU`,
+    );
+  }
   manualSeed(cfg.train.seed);
   const fullTrain = await createDataset(cfg.data.train, { baseDir: o.baseDir, where: "data.train" });
   const fullVal = await createDataset(cfg.data.val, { baseDir: o.baseDir, where: "data.val" });
