@@ -36,6 +36,9 @@ import { constant, cosine, cosineRestart, linearWarmup, multiStep, parseLossStag
 import { LossScaler, Stepper } from "./stepper.js";
 import type { RunParts } from "./trainer.js";
 
+/** Seed of the evaluation LR noise stream (independent of train.seed). */
+const EVAL_DEGRADE_SEED = 0;
+
 export interface BuildOptions {
   /** Folder relative dataset/weights paths are resolved from (the config file's folder). */
   baseDir?: string;
@@ -256,6 +259,12 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
 
   const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed });
   const cqmixGenerator = new Generator(cfg.train.seed + 1);
+  // Evaluation LR noise has its own stream, seeded alike for every run and every evaluation: all settings and
+  // epochs are judged on the same LR images, and evaluating does not shift the training noise.
+  const evalDegrade = () => {
+    const d = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: EVAL_DEGRADE_SEED });
+    return (hr: Tensor) => d.apply(hr);
+  };
   return {
     cfg,
     device,
@@ -268,7 +277,9 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     train: trainLoader,
     val: valLoader,
     degrade: (hr) => degradation.apply(hr),
+    evalDegrade,
     cqmixGenerator,
+    generators: { cqmix: cqmixGenerator, degrade: degradation.generator },
     batchesPerEpoch,
     evaluateTask: cfg.recipe.name !== "sr-ft" || cfg.taskNet.weights !== undefined,
     datasets: { train, val },

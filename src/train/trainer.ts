@@ -17,7 +17,7 @@ import type { SrNetwork } from "../models/types.js";
 import type { TaskAdapter } from "./adapters/types.js";
 import { type Checkpointable, type LoopState, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { type EvalResult, evaluatePipeline } from "./evaluate.js";
-import { TrainProgress } from "./logging.js";
+import { rewindJsonl, TrainProgress } from "./logging.js";
 import type { Recipe, RecipeContext } from "./recipes/types.js";
 import type { LossScaler, Stepper } from "./stepper.js";
 
@@ -39,9 +39,13 @@ export interface RunParts {
   scaler: LossScaler | undefined;
   train: BatchSource;
   val: BatchSource;
-  /** LR synthesis of a HR batch (A4); the caller owns the result. Async because JPEG runs in the image encoder. */
+  /** LR synthesis of a training HR batch (A4); the caller owns the result. Async because JPEG runs in the image encoder. */
   degrade: (hr: Tensor) => Promise<Tensor>;
+  /** A fresh LR synthesis stream for one evaluation, so that every evaluation sees the same LR images. */
+  evalDegrade: () => (hr: Tensor) => Promise<Tensor>;
   cqmixGenerator: Generator;
+  /** The random streams training draws from besides the global ones (CQMix masks, LR noise), by checkpoint name. */
+  generators: Record<string, Generator>;
   /** Batches consumed per epoch (the loader length, possibly capped). */
   batchesPerEpoch: number;
   /** Whether the evaluation includes the task metric (SR-FT without a trained task net reports quality only). */
@@ -75,7 +79,7 @@ export function checkpointParts(p: RunParts): Checkpointable {
   const optimizers: Checkpointable["optimizers"] = {};
   if (p.srStep) optimizers.sr = p.srStep.optimizer;
   if (p.taskStep) optimizers.task = p.taskStep.optimizer;
-  return { nets, optimizers, generators: { cqmix: p.cqmixGenerator } };
+  return { nets, optimizers, generators: p.generators };
 }
 
 /**
@@ -90,7 +94,7 @@ export async function evaluateRun(p: RunParts, onProgress?: (images: number) => 
   try {
     return await evaluatePipeline({
       batches: p.val.epoch(0),
-      degrade: p.degrade,
+      degrade: p.evalDegrade(),
       input: (lr, batch) => p.recipe.testInput(ctx, lr, batch),
       evaluator: p.evaluateTask ? p.task.evaluator() : undefined,
       psnr: p.recipe.producesSr ? p.cfg.eval.psnr : undefined,
@@ -134,6 +138,7 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
   const cfg = p.cfg;
   const log = o.log ?? ((l: string) => console.log(l));
   const ckptDir = join(o.runDir, "checkpoints");
+  const jsonl = join(o.runDir, "metrics.jsonl");
   mkdirSync(ckptDir, { recursive: true });
   const parts = checkpointParts(p);
   const accum = cfg.train.gradAccum;
@@ -155,24 +160,28 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
         `${o.resumeFrom} was written by a run with a different config (hash ${state.configHash}, now ${hash}); resume with the same config and --set options, or start a new run`,
       );
     }
+    const scale = state.extra.lossScale as ReturnType<LossScaler["state"]> | undefined;
+    if (p.scaler && scale) p.scaler.loadState(scale);
+    rewindJsonl(jsonl, state.iteration, state.epoch);
     log(
       `resumed from ${o.resumeFrom} at epoch ${state.epoch + 1}, iteration ${state.iteration}, batch ${state.batchInEpoch}`,
     );
   }
   const progress = new TrainProgress(
-    {
-      totalIters,
-      totalEpochs: cfg.train.epochs,
-      logEvery: cfg.train.logEvery,
-      jsonl: join(o.runDir, "metrics.jsonl"),
-      write: o.log,
-    },
+    { totalIters, totalEpochs: cfg.train.epochs, logEvery: cfg.train.logEvery, jsonl, write: o.log },
     state.iteration,
   );
+  if (o.resumeFrom) progress.record("resume", { iter: state.iteration });
   const save = (name: string) => {
+    if (p.scaler) state.extra.lossScale = p.scaler.state();
     saveCheckpoint(join(ckptDir, name), parts, state);
   };
   const evals: TrainResult["evals"] = [];
+  const evaluate = async (epoch: number) => {
+    const r = await evaluateRun(p);
+    evals.push({ epoch, result: r });
+    progress.event("eval", `[epoch ${epoch}/${cfg.train.epochs}] eval  ${formatEval(r)}`, { epoch, ...flatEval(r) });
+  };
   let stopped: TrainResult["stopped"] = "completed";
   let itersThisRun = 0;
   const steppers = [p.srStep, p.taskStep].filter((s): s is Stepper => s !== undefined);
@@ -222,6 +231,7 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
           progress.event(
             "stop",
             `stopped at epoch ${epoch + 1}, iteration ${state.iteration}; checkpoint saved to ${ckptDir}/latest.safetensors`,
+            { iter: state.iteration },
           );
           break outer;
         }
@@ -231,14 +241,7 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
     state.epoch = epoch + 1;
     state.batchInEpoch = 0;
     const last = epoch + 1 === cfg.train.epochs;
-    if ((epoch + 1) % cfg.train.evalEvery === 0 || last) {
-      const r = await evaluateRun(p);
-      evals.push({ epoch: epoch + 1, result: r });
-      progress.event("eval", `[epoch ${epoch + 1}/${cfg.train.epochs}] eval  ${formatEval(r)}`, {
-        epoch: epoch + 1,
-        ...flatEval(r),
-      });
-    }
+    if ((epoch + 1) % cfg.train.evalEvery === 0 || last) await evaluate(epoch + 1);
     save("latest.safetensors");
     if ((epoch + 1) % cfg.train.saveEvery === 0) save(`epoch_${String(epoch + 1).padStart(3, "0")}.safetensors`);
   }
