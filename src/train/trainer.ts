@@ -185,6 +185,8 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
   let stopped: TrainResult["stopped"] = "completed";
   let itersThisRun = 0;
   const steppers = [p.srStep, p.taskStep].filter((s): s is Stepper => s !== undefined);
+  // Loss values summed over the micro-batches of the current accumulation window (logged as their mean).
+  let window: Record<string, number> = {};
 
   outer: for (let epoch = state.epoch; epoch < cfg.train.epochs; epoch++) {
     const start = state.batchInEpoch;
@@ -214,16 +216,19 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
           `non-finite loss at epoch ${epoch + 1}, iteration ${state.iteration}: ${JSON.stringify(values)}; the last good checkpoint in ${ckptDir} is kept`,
         );
       }
+      for (const [k, v] of Object.entries(values)) window[k] = (window[k] ?? 0) + v;
       b++;
       state.batchInEpoch = b;
       if (windowEnd) {
         p.scaler?.update();
         state.iteration++;
         itersThisRun++;
-        const lrs: Record<string, number> = {};
-        if (p.srStep) lrs.lr_sr = p.srStep.lr;
-        if (p.taskStep) lrs.lr_task = p.taskStep.lr;
-        progress.step(epoch + 1, state.iteration, { ...values, ...lrs }, batch.hr.shape[0] ?? 0);
+        const logged: Record<string, number> = {};
+        for (const [k, v] of Object.entries(window)) logged[k] = v / accum;
+        window = {};
+        if (p.srStep) logged.lr_sr = p.srStep.lr;
+        if (p.taskStep) logged.lr_task = p.taskStep.lr;
+        progress.step(epoch + 1, state.iteration, logged, (batch.hr.shape[0] ?? 0) * accum);
         if (o.signal?.aborted || (o.stopAfterIters !== undefined && itersThisRun >= o.stopAfterIters)) {
           stopped = o.signal?.aborted ? "aborted" : "limit";
           state.epoch = epoch;
