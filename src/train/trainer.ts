@@ -250,6 +250,8 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
     save("latest.safetensors");
     if ((epoch + 1) % cfg.train.saveEvery === 0) save(`epoch_${String(epoch + 1).padStart(3, "0")}.safetensors`);
   }
+  // Resuming a finished run only re-evaluates, so that its result is reported again.
+  if (stopped === "completed" && evals.length === 0) await evaluate(cfg.train.epochs);
   return {
     runDir: o.runDir,
     final: stopped === "completed" ? evals.at(-1)?.result : undefined,
