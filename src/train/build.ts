@@ -3,16 +3,16 @@
  * networks (with their weights), the task adapter, the recipe, optimizers with per-group schedules and steppers.
  */
 import { z } from "zod";
-import type { OptimConfig as OptimizerConfig, RunConfig, ScheduleConfig } from "../config/schema.js";
 import { RECIPE_NETS } from "../config/load.js";
+import type { OptimConfig as OptimizerConfig, RunConfig, ScheduleConfig } from "../config/schema.js";
 import { cqmix } from "../data/cqmix.js";
 import { createDataset } from "../data/datasets/registry.js";
 import { subsetDataset } from "../data/datasets/subset.js";
 import { Degradation } from "../data/degrade/pipeline.js";
 import { type Batch, collateFor } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
-import { classificationPreset, detectionPreset, segmentationPreset } from "../data/transforms/presets.js";
 import type { Transform } from "../data/transforms/compose.js";
+import { classificationPreset, detectionPreset, segmentationPreset } from "../data/transforms/presets.js";
 import type { Dataset, Target } from "../data/types.js";
 import { Generator, manualSeed } from "../engine/creation.js";
 import { Adam, AdamW, type Optimizer, SGD } from "../engine/optim.js";
@@ -22,17 +22,26 @@ import { TasksrError } from "../errors.js";
 import "../models/index.js";
 import { buildArch } from "../models/registry.js";
 import type { SegmenterOutput, SrNetwork, TaskNetwork } from "../models/types.js";
-import { loadWeights } from "../nn/weights.js";
 import type { Module } from "../nn/module.js";
+import { loadWeights } from "../nn/weights.js";
 import { classificationAdapter } from "./adapters/classification.js";
 import { segmentationAdapter } from "./adapters/segmentation.js";
 import type { ParamGroup, TaskAdapter } from "./adapters/types.js";
-import { hr2task, lr2task, sr2task, srFinetune } from "./recipes/simple.js";
 import { joint } from "./recipes/joint.js";
+import { hr2task, lr2task, sr2task, srFinetune } from "./recipes/simple.js";
 import { sr4ir } from "./recipes/sr4ir.js";
 import { task2sr } from "./recipes/task2sr.js";
 import type { Recipe } from "./recipes/types.js";
-import { constant, cosine, cosineRestart, linearWarmup, multiStep, parseLossStages, type Schedule, sequential } from "./schedule.js";
+import {
+  constant,
+  cosine,
+  cosineRestart,
+  linearWarmup,
+  multiStep,
+  parseLossStages,
+  type Schedule,
+  sequential,
+} from "./schedule.js";
 import { LossScaler, Stepper } from "./stepper.js";
 import type { RunParts } from "./trainer.js";
 
@@ -75,7 +84,12 @@ function presets(cfg: RunConfig): { train: Transform; val: Transform } {
   }
 }
 
-function loadNetWeights(net: Module<never[], unknown>, c: { weights?: string; weightsKey?: string; strict: boolean }, where: string, baseDir?: string): void {
+function loadNetWeights(
+  net: Module<never[], unknown>,
+  c: { weights?: string; weightsKey?: string; strict: boolean },
+  where: string,
+  baseDir?: string,
+): void {
   if (c.weights === undefined) return;
   const path = baseDir && !c.weights.startsWith("/") ? `${baseDir}/${c.weights}` : c.weights;
   try {
@@ -106,7 +120,8 @@ function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
 /** A schedule for one parameter group with base lr `base` (durations in epochs become iterations). */
 export function makeSchedule(s: ScheduleConfig | undefined, base: number, itersPerEpoch: number): Schedule {
   if (s === undefined) return constant(base);
-  const iters = (v: number, unit: "epochs" | "iters") => Math.max(1, Math.round(unit === "epochs" ? v * itersPerEpoch : v));
+  const iters = (v: number, unit: "epochs" | "iters") =>
+    Math.max(1, Math.round(unit === "epochs" ? v * itersPerEpoch : v));
   const need = <T>(v: T | undefined, what: string): T => {
     if (v === undefined) throw new TasksrError("E_CONFIG", `schedule type ${s.type} needs ${what}`);
     return v;
@@ -181,7 +196,9 @@ function makeRecipe(cfg: RunConfig, itersPerEpoch: number): Recipe {
       return sr4ir({
         cfg: r,
         warmupIters,
-        cqmix: mix ? (sr, hr, ctx) => cqmix(sr, hr, { grid: mix.grid, p: mix.p, generator: ctx.cqmixGenerator }) : undefined,
+        cqmix: mix
+          ? (sr, hr, ctx) => cqmix(sr, hr, { grid: mix.grid, p: mix.p, generator: ctx.cqmixGenerator })
+          : undefined,
       });
     }
   }
@@ -202,7 +219,10 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
   const train = cfg.data.trainLimit ? subsetDataset(fullTrain, cfg.data.trainLimit, cfg.train.seed) : fullTrain;
   const val = cfg.data.valLimit ? subsetDataset(fullVal, cfg.data.valLimit) : fullVal;
   if (train.task !== cfg.task || val.task !== cfg.task) {
-    throw new TasksrError("E_CONFIG", `data: the datasets are ${train.task}/${val.task} datasets but task is ${cfg.task}`);
+    throw new TasksrError(
+      "E_CONFIG",
+      `data: the datasets are ${train.task}/${val.task} datasets but task is ${cfg.task}`,
+    );
   }
   const numClasses = train.classes.length;
   const t = presets(cfg);

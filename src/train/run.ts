@@ -35,7 +35,8 @@ export function runFiles(dir: string): RunFiles {
 /** The resolved config saved in a run folder. */
 export function readRunConfig(dir: string): RunConfig {
   const f = runFiles(dir).config;
-  if (!existsSync(f)) throw new TasksrError("E_BAD_FILE", `${dir} is not a tasksr run folder (no config.resolved.yaml)`);
+  if (!existsSync(f))
+    throw new TasksrError("E_BAD_FILE", `${dir} is not a tasksr run folder (no config.resolved.yaml)`);
   return validateRun(parseYaml(readFileSync(f, "utf8")), f);
 }
 
@@ -67,7 +68,10 @@ export interface TrainRunOptions {
 }
 
 /** Trains one config end to end, writing the run folder; returns the training result. */
-export async function trainRun(cfg: RunConfig, o: TrainRunOptions = {}): Promise<TrainResult & { results?: RunResults }> {
+export async function trainRun(
+  cfg: RunConfig,
+  o: TrainRunOptions = {},
+): Promise<TrainResult & { results?: RunResults }> {
   const files = runFiles(resolve(o.out ?? "runs", cfg.name));
   mkdirSync(files.dir, { recursive: true });
   let resumeFrom: string | undefined;
@@ -82,7 +86,13 @@ export async function trainRun(cfg: RunConfig, o: TrainRunOptions = {}): Promise
       `run ${cfg.name}: ${cfg.recipe.name} on ${cfg.task} x${cfg.scale}, device ${parts.device}, ` +
         `${parts.datasets.train.length} train / ${parts.datasets.val.length} val images, ${parts.batchesPerEpoch} batches/epoch`,
     );
-    const result = await runTraining(parts, { runDir: files.dir, resumeFrom, log, signal: o.signal, stopAfterIters: o.stopAfterIters });
+    const result = await runTraining(parts, {
+      runDir: files.dir,
+      resumeFrom,
+      log,
+      signal: o.signal,
+      stopAfterIters: o.stopAfterIters,
+    });
     if (result.stopped !== "completed") return result;
     if (parts.sr) saveSafetensors(files.sr, parts.sr.stateDict(), { arch: cfg.sr!.arch, scale: String(cfg.scale) });
     saveSafetensors(files.task, parts.task.net.stateDict(), { arch: cfg.taskNet.arch });

@@ -14,7 +14,7 @@ export function joint(o: { pixelLoss: "l1" | "mse"; pixelWeight: number; taskWei
     step(ctx, batch, lr) {
       const sr = ctx.sr!.train();
       ctx.task.net.train();
-        const parts: Record<string, number> = {};
+      const parts: Record<string, number> = {};
       const loss = ctx.autocast(() => {
         const x = sr.call(lr);
         const pix = pixelLoss(o.pixelLoss, x, batch.hr);

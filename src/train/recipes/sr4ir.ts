@@ -10,10 +10,10 @@
 import type { RecipeConfig } from "../../config/schema.js";
 import { noGrad } from "../../engine/autograd.js";
 import type { Tensor } from "../../engine/tensor.js";
+import type { Batch } from "../adapters/types.js";
 import { pixelLoss, tdpLoss } from "../losses.js";
 import { backward } from "../stepper.js";
 import { srInference } from "./simple.js";
-import type { Batch } from "../adapters/types.js";
 import type { Recipe, RecipeContext } from "./types.js";
 
 type Sr4irConfig = Extract<RecipeConfig, { name: "sr4ir" }>;
@@ -79,7 +79,7 @@ export function sr4ir(o: Sr4irOptions): Recipe {
     step(ctx, batch, lr) {
       const out: Record<string, number> = {};
       const srNet = ctx.sr!.train();
-        if (!cfg.alternate) {
+      if (!cfg.alternate) {
         ctx.task.net.train();
         setTaskTrainable(ctx, true);
         const loss = ctx.autocast(() => {

@@ -20,7 +20,7 @@ export function task2sr(o: { recLoss: "l1" | "mse"; stages: readonly LossStage[]
       // The task net is a fixed judge: BatchNorm uses running statistics and its weights get no gradient.
       ctx.task.net.eval();
       ctx.task.net.requiresGrad_(false);
-        const out: Record<string, number> = { alpha, beta };
+      const out: Record<string, number> = { alpha, beta };
       const loss = ctx.autocast(() => {
         const x = sr.call(lr);
         const rec = pixelLoss(o.recLoss, x, batch.hr);
