@@ -114,6 +114,11 @@ export function validateRun(raw: unknown, where: string): RunConfig {
       "sr.weights: S→T runs the task net on a frozen, already fine-tuned SR net (an SR-FT run's sr.safetensors)",
     );
   }
+  if (c.recipe.name === "sr4ir" && c.recipe.taskInputs.includes("cqmix") && c.recipe.cqmix === undefined) {
+    problems.push(
+      "recipe.cqmix: taskInputs include cqmix, which needs a cqmix block (e.g. { grid: 4 }); or drop cqmix from taskInputs",
+    );
+  }
   if (c.recipe.name === "task2sr" && c.taskNet.weights === undefined) {
     problems.push(
       "taskNet.weights: T→S trains SR through a frozen task net trained on HR (an H→T run's task.safetensors)",

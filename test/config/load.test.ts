@@ -75,6 +75,11 @@ test("cross-field checks name what the recipe needs", () => {
     () => loadRunConfig(write(BASE), ["recipe={name: hr2task}"]),
     configError(/does not use an SR network/),
   );
+  assert.throws(
+    () => loadRunConfig(write(BASE.replace("  cqmix: { grid: 4 }\n", ""))),
+    configError(/recipe\.cqmix: taskInputs include cqmix/),
+  );
+  assert.equal(loadRunConfig(write(BASE.replace("  cqmix: { grid: 4 }\n", "  taskInputs: [sr, hr]\n"))).name, "t");
 });
 
 test("config hash is stable under key order and changes with values", () => {

@@ -10,6 +10,7 @@
 import type { RecipeConfig } from "../../config/schema.js";
 import { noGrad } from "../../engine/autograd.js";
 import type { Tensor } from "../../engine/tensor.js";
+import { TasksrError } from "../../errors.js";
 import type { Batch } from "../adapters/types.js";
 import { pixelLoss, tdpLoss } from "../losses.js";
 import { backward } from "../stepper.js";
@@ -29,7 +30,7 @@ export interface Sr4irOptions {
 export function sr4ir(o: Sr4irOptions): Recipe {
   const { cfg } = o;
   if (cfg.taskInputs.includes("cqmix") && o.cqmix === undefined) {
-    throw new Error("sr4ir: taskInputs include cqmix but no CQMix is configured (recipe.cqmix)");
+    throw new TasksrError("E_CONFIG", "recipe.taskInputs include cqmix but no CQMix is configured (recipe.cqmix)");
   }
   const tdpActive = (ctx: RecipeContext) => cfg.tdp !== undefined && ctx.iteration >= o.warmupIters;
 
