@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { noGrad, scope, setNumThreads, type Tensor } from "../../src/engine/index.js";
 import type { BuiltRun } from "../../src/train/build.js";
+import { evaluateRun } from "../../src/train/trainer.js";
 import {
   assertFlat,
   changedKeys,
@@ -166,5 +167,32 @@ test("S→T: the task net trains on the frozen SR net's output (eval mode, no gr
     assertChanged(task, p.task.net, true, "task net");
     assertFlat(run.live, "S→T");
     disposeAll([...sr.values(), ...task.values()]);
+  });
+});
+
+test("evaluation runs the task net in eval mode, leaves it unchanged, and sees the same LR images every time", async () => {
+  const cfg = tinyConfig(root, { name: "sr4ir", cqmix: { grid: 4 } }, { degrade: { noise: { sigma: 8 } } });
+  await withRun(cfg, async (p) => {
+    const modes: boolean[] = [];
+    const evaluatorOf = p.task.evaluator;
+    p.task.evaluator = () => {
+      const ev = evaluatorOf();
+      return {
+        ...ev,
+        update(x, batch) {
+          modes.push(p.task.net.training);
+          ev.update(x, batch);
+        },
+      };
+    };
+    const before = snapshot(p.task.net);
+    p.task.net.train();
+    const first = await evaluateRun(p);
+    const second = await evaluateRun(p);
+    assert.deepEqual(modes, [false, false]);
+    assert.equal(p.task.net.training, true, "the training mode is restored");
+    assert.deepEqual(changedKeys(before, p.task.net), []);
+    assert.deepEqual([second.task, second.psnr], [first.task, first.psnr]);
+    disposeAll(before.values());
   });
 });
