@@ -166,6 +166,7 @@ test("SR4IR warm-up: TDP is off (S's gradient is L1's alone, bit-exactly) until 
       };
       hookStep(p.srStep!, { before: () => out.push(gradsOf(p.sr!)) });
       const run = await train(p);
+      assertFlat(run.live, `SR4IR ${recipe.tdp ? "with" : "without"} TDP`);
       return { out, tapCalls, records: trainRecords(run.runDir) };
     });
   const withTdp = await grads({ ...SR4IR, warmup: { length: 2, unit: "epochs" } });

@@ -111,7 +111,7 @@ test("T→S: the task net is a frozen eval-mode judge (weights and BatchNorm sta
   });
 });
 
-test("T→S: S's gradient holds the task term iff beta > 0 and is alpha * rec + beta * task", async () => {
+test("T→S: S's gradient holds the task term iff beta > 0 and is alpha * rec + beta * task", async (t) => {
   const srFt = await firstSrGrads(
     tinyConfig(root, { name: "sr-ft" }, { optim: { sr: { type: "adam", lr: 1e-4 }, task: undefined }, ...oneIter }),
   );
@@ -125,6 +125,7 @@ test("T→S: S's gradient holds the task term iff beta > 0 and is alpha * rec + 
   const sum = rec.grads.map((g, i) => g?.map((v, k) => v + task.grads[i]![k]!));
   const err = relDiff(both.grads, sum);
   assert.ok(err < 1e-5, `grad(1, 0.5) vs grad(1, 0) + grad(0, 0.5): relative error ${err}`);
+  t.diagnostic(`grad(1, 0.5) vs grad(1, 0) + grad(0, 0.5): relative error ${err.toExponential(2)}`);
 });
 
 test("T→S: staged schedules switch alpha/beta at stage boundaries, in iterations or epochs", async () => {
