@@ -78,6 +78,10 @@ test("stopped after 4 iterations (mid-epoch 2) and resumed: same losses and weig
   const second = await trainRun(cfg, { out, log: quiet, resume: "auto" });
   assert.deepEqual([second.stopped, second.iterations], ["completed", 6]);
   assertSameRun(outcome(out), reference, "iteration limit");
+  // Resuming the finished run trains nothing and reports the same final result again.
+  const again = await trainRun(cfg, { out, log: quiet, resume: "auto" });
+  assert.deepEqual([again.stopped, again.iterations], ["completed", 6]);
+  assert.deepEqual(outcome(out).final, reference.final);
 });
 
 test("aborted by a signal mid-epoch 1 and resumed: same losses and weights", async () => {
