@@ -10,7 +10,7 @@ import { datasetSchema, datasetTypes } from "../data/datasets/registry.js";
 import { TasksrError } from "../errors.js";
 import "../models/index.js";
 import { type ArchKind, listArchs } from "../models/registry.js";
-import { type RecipeName, RunConfig } from "./schema.js";
+import { type NetConfig, type RecipeName, RunConfig } from "./schema.js";
 
 /** Which networks a recipe trains, and which it needs to exist. */
 export const RECIPE_NETS: Record<RecipeName, { trainsSr: boolean; trainsTask: boolean; usesSr: boolean }> = {
@@ -38,6 +38,39 @@ export function formatIssues(
 }
 
 const knownDatasetSchema = (type: string) => (datasetTypes().includes(type) ? datasetSchema(type) : undefined);
+
+/** Problems in the blocks that registries validate: dataset types and options, architecture names and options. */
+function registryProblems(c: RunConfig, where: string): string[] {
+  const out: string[] = [];
+  for (const split of ["train", "val"] as const) {
+    const { type, ...options } = c.data[split];
+    const schema = knownDatasetSchema(type);
+    if (schema === undefined) {
+      out.push(`${where}: data.${split}.type: unknown dataset type "${type}"; known: ${datasetTypes().join(", ")}`);
+      continue;
+    }
+    const parsed = schema.safeParse(options);
+    if (!parsed.success) out.push(formatIssues(where, parsed.error.issues, ["data", split]));
+  }
+  // The options the builder adds itself (the SR scale) are validated along with the configured ones.
+  const nets: [string, NetConfig | undefined, ArchKind, Record<string, unknown>][] = [
+    ["sr", c.sr, "sr", { scale: c.scale }],
+    ["taskNet", c.taskNet, `task.${c.task}`, {}],
+  ];
+  for (const [key, net, kind, implied] of nets) {
+    if (net === undefined) continue;
+    const known = listArchs(kind);
+    const entry = known.find((a) => a.name === net.arch);
+    if (entry === undefined) {
+      const names = known.map((a) => a.name).join(", ");
+      out.push(`${where}: ${key}.arch: unknown ${kind} architecture "${net.arch}"; known: ${names}`);
+      continue;
+    }
+    const parsed = entry.schema.safeParse({ ...implied, ...net.options });
+    if (!parsed.success) out.push(formatIssues(where, parsed.error.issues, [key, "options"]));
+  }
+  return out;
+}
 
 /** Applies one `a.b.c=value` override (value parsed as YAML: numbers, booleans, lists, strings). */
 export function applyOverride(raw: Record<string, unknown>, assignment: string): void {
@@ -81,13 +114,18 @@ export function validateRun(raw: unknown, where: string): RunConfig {
       "sr.weights: S→T runs the task net on a frozen, already fine-tuned SR net (an SR-FT run's sr.safetensors)",
     );
   }
+  if (c.recipe.name === "sr4ir" && c.recipe.taskInputs.includes("cqmix") && c.recipe.cqmix === undefined) {
+    problems.push(
+      "recipe.cqmix: taskInputs include cqmix, which needs a cqmix block (e.g. { grid: 4 }); or drop cqmix from taskInputs",
+    );
+  }
   if (c.recipe.name === "task2sr" && c.taskNet.weights === undefined) {
     problems.push(
       "taskNet.weights: T→S trains SR through a frozen task net trained on HR (an H→T run's task.safetensors)",
     );
   }
-  if (problems.length)
-    throw new TasksrError("E_CONFIG", `invalid config\n${problems.map((p) => `${where}: ${p}`).join("\n")}`);
+  const all = [...problems.map((p) => `${where}: ${p}`), ...registryProblems(c, where)];
+  if (all.length) throw new TasksrError("E_CONFIG", `invalid config\n${all.join("\n")}`);
   return c;
 }
 

@@ -48,6 +48,29 @@ export function cqmixMask(n: number, height: number, width: number, device: stri
   });
 }
 
+function checkPair(sr: Tensor, hr: Tensor): void {
+  check(sr.ndim === 4, () => `cqmix: SR must be [N, C, H, W], got [${sr.shape}]`);
+  check(
+    sr.shape.every((d, i) => d === hr.shape[i]) && sr.ndim === hr.ndim,
+    () => `cqmix: SR [${sr.shape}] and HR [${hr.shape}] differ in shape`,
+  );
+  check(sr.device === hr.device, () => `cqmix: SR on ${sr.device}, HR on ${hr.device}`);
+}
+
+/**
+ * x_mix = M * SR + (1 - M) * HR for a given binary mask M [N, 1, H, W] (1 = SR pixel), broadcast over channels;
+ * SR and HR [N, C, H, W] (same shape, dtype and device). The result joins the caller's scope.
+ */
+export function mixWithMask(sr: Tensor, hr: Tensor, mask: Tensor): Tensor {
+  checkPair(sr, hr);
+  const [n, , h, w] = sr.shape;
+  check(
+    mask.ndim === 4 && mask.shape[0] === n && mask.shape[1] === 1 && mask.shape[2] === h && mask.shape[3] === w,
+    () => `cqmix: the mask must be [${n}, 1, ${h}, ${w}], got [${mask.shape}]`,
+  );
+  return scope(() => where(mask.bool(), sr, hr));
+}
+
 /**
  * Mixes SR and HR batches ([N, C, H, W], same shape, dtype and device) patch-wise. Works with autograd off and
  * with detached inputs (the reference detaches SR before mixing). Returns the mix, or `{ mix, mask }` with
@@ -60,15 +83,10 @@ export function cqmix(
   hr: Tensor,
   o: CQMixOptions & { returnMask?: boolean },
 ): Tensor | { mix: Tensor; mask: Tensor } {
-  check(sr.ndim === 4, () => `cqmix: SR must be [N, C, H, W], got [${sr.shape}]`);
-  check(
-    sr.shape.every((d, i) => d === hr.shape[i]) && sr.ndim === hr.ndim,
-    () => `cqmix: SR [${sr.shape}] and HR [${hr.shape}] differ in shape`,
-  );
-  check(sr.device === hr.device, () => `cqmix: SR on ${sr.device}, HR on ${hr.device}`);
+  checkPair(sr, hr);
   const [n, , h, w] = sr.shape as [number, number, number, number];
   const mask = cqmixMask(n, h, w, sr.device, o);
-  const mix = scope(() => where(mask.bool(), sr, hr)); // [N, C, H, W], mask broadcast over channels
+  const mix = mixWithMask(sr, hr, mask); // [N, C, H, W]
   if (o.returnMask) return { mix, mask };
   mask.dispose();
   return mix;

@@ -45,6 +45,9 @@ import {
 import { LossScaler, Stepper } from "./stepper.js";
 import type { RunParts } from "./trainer.js";
 
+/** Seed of the evaluation LR noise stream (independent of train.seed). */
+const EVAL_DEGRADE_SEED = 0;
+
 export interface BuildOptions {
   /** Folder relative dataset/weights paths are resolved from (the config file's folder). */
   baseDir?: string;
@@ -207,6 +210,12 @@ function makeRecipe(cfg: RunConfig, itersPerEpoch: number): Recipe {
 /** Builds a run from its config. The caller disposes it. */
 export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<BuiltRun> {
   const device = resolveDevice(o.device ?? cfg.device);
+  if (cfg.train.amp === "fp16" && !device.startsWith("cuda")) {
+    throw new TasksrError(
+      "E_CONFIG",
+      `train.amp: fp16 autocast needs a CUDA device, but the run is on ${device}; use amp: bf16 (or off) on the CPU`,
+    );
+  }
   manualSeed(cfg.train.seed);
   const fullTrain = await createDataset(cfg.data.train, { baseDir: o.baseDir, where: "data.train" });
   const fullVal = await createDataset(cfg.data.val, { baseDir: o.baseDir, where: "data.val" });
@@ -273,6 +282,12 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
 
   const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed });
   const cqmixGenerator = new Generator(cfg.train.seed + 1);
+  // Evaluation LR noise has its own stream, seeded alike for every run and every evaluation: all settings and
+  // epochs are judged on the same LR images, and evaluating does not shift the training noise.
+  const evalDegrade = () => {
+    const d = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: EVAL_DEGRADE_SEED });
+    return (hr: Tensor) => d.apply(hr);
+  };
   return {
     cfg,
     device,
@@ -285,7 +300,9 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     train: trainLoader,
     val: valLoader,
     degrade: (hr) => degradation.apply(hr),
+    evalDegrade,
     cqmixGenerator,
+    generators: { cqmix: cqmixGenerator, degrade: degradation.generator },
     batchesPerEpoch,
     evaluateTask: cfg.recipe.name !== "sr-ft" || cfg.taskNet.weights !== undefined,
     datasets: { train, val },

@@ -2,7 +2,8 @@
  * Training logs: windowed/global averages weighted by samples (never unweighted batch means), periodic progress
  * lines, a one-line progress bar on a TTY, and every logged value appended to metrics.jsonl.
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../engine/safetensors.js";
 
 /** Running statistics of one scalar: window median/mean and the global sample-weighted average. */
 export class SmoothedValue {
@@ -104,10 +105,39 @@ export class TrainProgress {
   event(type: string, text: string, values: Record<string, unknown> = {}): void {
     this.#clearBar();
     this.#write(text);
+    this.record(type, values);
+  }
+
+  /** Appends a record to metrics.jsonl without printing. */
+  record(type: string, values: Record<string, unknown> = {}): void {
     if (this.o.jsonl) appendFileSync(this.o.jsonl, `${JSON.stringify({ type, ...values })}\n`);
   }
 
   #clearBar(): void {
     if (this.#tty) process.stdout.write("\r\x1b[K");
   }
+}
+
+/**
+ * Rewinds a run's metrics.jsonl to a checkpoint before the run continues from it: drops the records of iterations
+ * after `iteration` and of evaluations after `epochsDone` epochs (written before a crash, they will be written again)
+ * and any line cut short by the crash, so the file reads as one uninterrupted run. Returns the lines dropped.
+ */
+export function rewindJsonl(path: string, iteration: number, epochsDone: number): number {
+  if (!existsSync(path)) return 0;
+  const lines = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0);
+  const kept = lines.filter((line) => {
+    let r: { type?: string; iter?: number; epoch?: number };
+    try {
+      r = JSON.parse(line) as typeof r;
+    } catch {
+      return false;
+    }
+    if (r.type === "eval") return (r.epoch ?? 0) <= epochsDone;
+    return r.iter === undefined || r.iter <= iteration;
+  });
+  if (kept.length < lines.length) writeFileAtomic(path, kept.map((l) => `${l}\n`).join(""));
+  return lines.length - kept.length;
 }

@@ -49,6 +49,14 @@ export class LossScaler {
     }
     this.foundInf = false;
   }
+  /** The scale and the count of good steps since the last change, for checkpoints. */
+  state(): { scale: number; goodSteps: number } {
+    return { scale: this.scale, goodSteps: this.#goodSteps };
+  }
+  loadState(s: { scale: number; goodSteps: number }): void {
+    this.scale = s.scale;
+    this.#goodSteps = s.goodSteps;
+  }
 }
 
 export class Stepper {

@@ -17,7 +17,7 @@ import type { SrNetwork } from "../models/types.js";
 import type { TaskAdapter } from "./adapters/types.js";
 import { type Checkpointable, type LoopState, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { type EvalResult, evaluatePipeline } from "./evaluate.js";
-import { TrainProgress } from "./logging.js";
+import { rewindJsonl, TrainProgress } from "./logging.js";
 import type { Recipe, RecipeContext } from "./recipes/types.js";
 import type { LossScaler, Stepper } from "./stepper.js";
 
@@ -39,9 +39,13 @@ export interface RunParts {
   scaler: LossScaler | undefined;
   train: BatchSource;
   val: BatchSource;
-  /** LR synthesis of a HR batch (A4); the caller owns the result. Async because JPEG runs in the image encoder. */
+  /** LR synthesis of a training HR batch (A4); the caller owns the result. Async because JPEG runs in the image encoder. */
   degrade: (hr: Tensor) => Promise<Tensor>;
+  /** A fresh LR synthesis stream for one evaluation, so that every evaluation sees the same LR images. */
+  evalDegrade: () => (hr: Tensor) => Promise<Tensor>;
   cqmixGenerator: Generator;
+  /** The random streams training draws from besides the global ones (CQMix masks, LR noise), by checkpoint name. */
+  generators: Record<string, Generator>;
   /** Batches consumed per epoch (the loader length, possibly capped). */
   batchesPerEpoch: number;
   /** Whether the evaluation includes the task metric (SR-FT without a trained task net reports quality only). */
@@ -75,15 +79,18 @@ export function checkpointParts(p: RunParts): Checkpointable {
   const optimizers: Checkpointable["optimizers"] = {};
   if (p.srStep) optimizers.sr = p.srStep.optimizer;
   if (p.taskStep) optimizers.task = p.taskStep.optimizer;
-  return { nets, optimizers, generators: { cqmix: p.cqmixGenerator } };
+  return { nets, optimizers, generators: p.generators };
 }
 
-/** Evaluates the recipe's test pipeline on the validation split. */
+/**
+ * Evaluates the recipe's test pipeline on the validation split with the networks in eval mode (BatchNorm running
+ * statistics, which evaluation must not update); their modes are restored afterwards.
+ */
 export function evaluateRun(p: RunParts, onProgress?: (images: number) => void): Promise<EvalResult> {
   const ctx = recipeContext(p, 0, 0);
   return evaluatePipeline({
     batches: p.val.epoch(0),
-    degrade: p.degrade,
+    degrade: p.evalDegrade(),
     input: (lr, batch) => p.recipe.testInput(ctx, lr, batch),
     evaluator: p.evaluateTask ? p.task.evaluator() : undefined,
     psnr: p.recipe.producesSr ? p.cfg.eval.psnr : undefined,
@@ -125,6 +132,7 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
   const cfg = p.cfg;
   const log = o.log ?? ((l: string) => console.log(l));
   const ckptDir = join(o.runDir, "checkpoints");
+  const jsonl = join(o.runDir, "metrics.jsonl");
   mkdirSync(ckptDir, { recursive: true });
   const parts = checkpointParts(p);
   const accum = cfg.train.gradAccum;
@@ -146,27 +154,33 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
         `${o.resumeFrom} was written by a run with a different config (hash ${state.configHash}, now ${hash}); resume with the same config and --set options, or start a new run`,
       );
     }
+    const scale = state.extra.lossScale as ReturnType<LossScaler["state"]> | undefined;
+    if (p.scaler && scale) p.scaler.loadState(scale);
+    rewindJsonl(jsonl, state.iteration, state.epoch);
     log(
       `resumed from ${o.resumeFrom} at epoch ${state.epoch + 1}, iteration ${state.iteration}, batch ${state.batchInEpoch}`,
     );
   }
   const progress = new TrainProgress(
-    {
-      totalIters,
-      totalEpochs: cfg.train.epochs,
-      logEvery: cfg.train.logEvery,
-      jsonl: join(o.runDir, "metrics.jsonl"),
-      write: o.log,
-    },
+    { totalIters, totalEpochs: cfg.train.epochs, logEvery: cfg.train.logEvery, jsonl, write: o.log },
     state.iteration,
   );
+  if (o.resumeFrom) progress.record("resume", { iter: state.iteration });
   const save = (name: string) => {
+    if (p.scaler) state.extra.lossScale = p.scaler.state();
     saveCheckpoint(join(ckptDir, name), parts, state);
   };
   const evals: TrainResult["evals"] = [];
+  const evaluate = async (epoch: number) => {
+    const r = await evaluateRun(p);
+    evals.push({ epoch, result: r });
+    progress.event("eval", `[epoch ${epoch}/${cfg.train.epochs}] eval  ${formatEval(r)}`, { epoch, ...flatEval(r) });
+  };
   let stopped: TrainResult["stopped"] = "completed";
   let itersThisRun = 0;
   const steppers = [p.srStep, p.taskStep].filter((s): s is Stepper => s !== undefined);
+  // Loss values summed over the micro-batches of the current accumulation window (logged as their mean).
+  let window: Record<string, number> = {};
 
   outer: for (let epoch = state.epoch; epoch < cfg.train.epochs; epoch++) {
     const start = state.batchInEpoch;
@@ -196,16 +210,19 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
           `non-finite loss at epoch ${epoch + 1}, iteration ${state.iteration}: ${JSON.stringify(values)}; the last good checkpoint in ${ckptDir} is kept`,
         );
       }
+      for (const [k, v] of Object.entries(values)) window[k] = (window[k] ?? 0) + v;
       b++;
       state.batchInEpoch = b;
       if (windowEnd) {
         p.scaler?.update();
         state.iteration++;
         itersThisRun++;
-        const lrs: Record<string, number> = {};
-        if (p.srStep) lrs.lr_sr = p.srStep.lr;
-        if (p.taskStep) lrs.lr_task = p.taskStep.lr;
-        progress.step(epoch + 1, state.iteration, { ...values, ...lrs }, batch.hr.shape[0] ?? 0);
+        const logged: Record<string, number> = {};
+        for (const [k, v] of Object.entries(window)) logged[k] = v / accum;
+        window = {};
+        if (p.srStep) logged.lr_sr = p.srStep.lr;
+        if (p.taskStep) logged.lr_task = p.taskStep.lr;
+        progress.step(epoch + 1, state.iteration, logged, (batch.hr.shape[0] ?? 0) * accum);
         if (o.signal?.aborted || (o.stopAfterIters !== undefined && itersThisRun >= o.stopAfterIters)) {
           stopped = o.signal?.aborted ? "aborted" : "limit";
           state.epoch = epoch;
@@ -213,6 +230,7 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
           progress.event(
             "stop",
             `stopped at epoch ${epoch + 1}, iteration ${state.iteration}; checkpoint saved to ${ckptDir}/latest.safetensors`,
+            { iter: state.iteration },
           );
           break outer;
         }
@@ -222,17 +240,12 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
     state.epoch = epoch + 1;
     state.batchInEpoch = 0;
     const last = epoch + 1 === cfg.train.epochs;
-    if ((epoch + 1) % cfg.train.evalEvery === 0 || last) {
-      const r = await evaluateRun(p);
-      evals.push({ epoch: epoch + 1, result: r });
-      progress.event("eval", `[epoch ${epoch + 1}/${cfg.train.epochs}] eval  ${formatEval(r)}`, {
-        epoch: epoch + 1,
-        ...flatEval(r),
-      });
-    }
+    if ((epoch + 1) % cfg.train.evalEvery === 0 || last) await evaluate(epoch + 1);
     save("latest.safetensors");
     if ((epoch + 1) % cfg.train.saveEvery === 0) save(`epoch_${String(epoch + 1).padStart(3, "0")}.safetensors`);
   }
+  // Resuming a finished run only re-evaluates, so that its result is reported again.
+  if (stopped === "completed" && evals.length === 0) await evaluate(cfg.train.epochs);
   return {
     runDir: o.runDir,
     final: stopped === "completed" ? evals.at(-1)?.result : undefined,

@@ -13,7 +13,7 @@ data:
   train: { type: image-folder, root: /data/train }
   val: { type: image-folder, root: /data/val }
 sr: { arch: edsr-tiny }
-taskNet: { arch: resnet-tiny, options: { classes: 10 } }
+taskNet: { arch: resnet-tiny, options: { numClasses: 10 } }
 recipe:
   name: sr4ir
   warmup: { length: 2 }
@@ -75,6 +75,11 @@ test("cross-field checks name what the recipe needs", () => {
     () => loadRunConfig(write(BASE), ["recipe={name: hr2task}"]),
     configError(/does not use an SR network/),
   );
+  assert.throws(
+    () => loadRunConfig(write(BASE.replace("  cqmix: { grid: 4 }\n", ""))),
+    configError(/recipe\.cqmix: taskInputs include cqmix/),
+  );
+  assert.equal(loadRunConfig(write(BASE.replace("  cqmix: { grid: 4 }\n", "  taskInputs: [sr, hr]\n"))).name, "t");
 });
 
 test("config hash is stable under key order and changes with values", () => {
@@ -83,4 +88,23 @@ test("config hash is stable under key order and changes with values", () => {
   const c = loadRunConfig(write(BASE), ["train.seed=1"]);
   assert.equal(configHash(a), configHash(b));
   assert.notEqual(configHash(a), configHash(c));
+});
+
+test("dataset and architecture blocks are checked against their registries at load", () => {
+  const p = write(BASE);
+  assert.throws(
+    () => loadRunConfig(p, ["data.train.type=pascal"]),
+    configError(/data\.train\.type: unknown dataset type "pascal"; known: .*image-folder/),
+  );
+  assert.throws(() => loadRunConfig(p, ["data.val.rot=/x"]), configError(new RegExp(`${p}: data\\.val: .*\\(rot\\)`)));
+  assert.throws(
+    () => loadRunConfig(p, ["sr.arch=edsr-huge"]),
+    configError(/sr\.arch: unknown sr architecture "edsr-huge"; known: .*edsr-tiny/),
+  );
+  assert.throws(
+    () => loadRunConfig(p, ["taskNet.arch=deeplabv3-mobilenetv3-light"]),
+    configError(/taskNet\.arch: unknown task\.classification architecture/),
+  );
+  assert.throws(() => loadRunConfig(p, ["taskNet.options.stem=tiny"]), configError(/taskNet\.options\.stem: /));
+  assert.throws(() => loadRunConfig(p, ["scale=3", "sr.arch=dbpn-tiny"]), configError(/sr\.options\.scale: /));
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { cqmix, cqmixMask } from "../../src/data/cqmix.js";
+import { cqmix, cqmixMask, mixWithMask } from "../../src/data/cqmix.js";
 import { F, Generator, memory, noGrad, ones, randn, scope, zeros } from "../../src/engine/index.js";
 
 test("the mix holds SR and HR pixels in g x g patches given by src = floor(dst * g / H), shared by channels", () => {
@@ -89,6 +89,19 @@ test("works with autograd off and detached inputs; rejects mismatched inputs and
     assert.throws(() => cqmix(sr, randn([2, 3, 8, 9]), { grid: 2 }), /differ in shape/);
     assert.throws(() => cqmix(sr, hr, { grid: 0 }), /grid must be a positive integer/);
     assert.throws(() => cqmix(sr, hr, { grid: 2, p: 1.5 }), /p must be in \[0, 1\]/);
+  });
+  assert.equal(memory().liveTensors, before);
+});
+
+test("a given mask mixes exactly as a drawn one; its shape is checked", () => {
+  const before = memory().liveTensors;
+  scope(() => {
+    const sr = randn([2, 3, 8, 8]);
+    const hr = randn([2, 3, 8, 8]);
+    const drawn = cqmix(sr, hr, { grid: 4, generator: new Generator(5), returnMask: true });
+    assert.ok(mixWithMask(sr, hr, drawn.mask).equal(drawn.mix));
+    assert.throws(() => mixWithMask(sr, hr, zeros([2, 3, 8, 8])), /mask must be \[2, 1, 8, 8\], got \[2,3,8,8\]/);
+    assert.throws(() => mixWithMask(sr, randn([2, 3, 8, 4]), drawn.mask), /differ in shape/);
   });
   assert.equal(memory().liveTensors, before);
 });

@@ -63,6 +63,11 @@ export class Degradation {
     this.#generator.manualSeed(seed);
   }
 
+  /** The noise stream; training checkpoints save and restore its state so a resumed run draws the same noise. */
+  get generator(): Generator {
+    return this.#generator;
+  }
+
   /**
    * Blur, downscale and noise, all in the engine on the input's device: [N, C, H, W] in [0, 1] ->
    * [N, C, floor(H/s), floor(W/s)]. JPEG needs the encoder, so a pipeline with JPEG must use `apply`.

@@ -28,7 +28,7 @@ export function srInference(ctx: RecipeContext, lr: Tensor): Tensor {
 export const hr2task: Recipe = {
   name: "hr2task",
   producesSr: false,
-  step(ctx, batch, _lr) {
+  step(ctx, batch) {
     ctx.task.net.train();
     const l = ctx.autocast(() => ctx.task.loss(batch.hr, batch));
     ctx.taskStep!.backwardStep(l.total);

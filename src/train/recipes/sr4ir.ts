@@ -10,6 +10,7 @@
 import type { RecipeConfig } from "../../config/schema.js";
 import { noGrad } from "../../engine/autograd.js";
 import type { Tensor } from "../../engine/tensor.js";
+import { TasksrError } from "../../errors.js";
 import type { Batch } from "../adapters/types.js";
 import { pixelLoss, tdpLoss } from "../losses.js";
 import { backward } from "../stepper.js";
@@ -29,7 +30,7 @@ export interface Sr4irOptions {
 export function sr4ir(o: Sr4irOptions): Recipe {
   const { cfg } = o;
   if (cfg.taskInputs.includes("cqmix") && o.cqmix === undefined) {
-    throw new Error("sr4ir: taskInputs include cqmix but no CQMix is configured (recipe.cqmix)");
+    throw new TasksrError("E_CONFIG", "recipe.taskInputs include cqmix but no CQMix is configured (recipe.cqmix)");
   }
   const tdpActive = (ctx: RecipeContext) => cfg.tdp !== undefined && ctx.iteration >= o.warmupIters;
 
@@ -65,6 +66,14 @@ export function sr4ir(o: Sr4irOptions): Recipe {
     return total!;
   }
 
+  /**
+   * Freezes (false) or unfreezes (true) the task parameters the task optimizer trains; parameters the task network
+   * keeps frozen for good (e.g. a detector's first backbone stages) stay frozen.
+   */
+  function setTaskTrainable(ctx: RecipeContext, on: boolean): void {
+    for (const g of ctx.taskStep!.optimizer.paramGroups) for (const p of g.params) p.requiresGrad = on;
+  }
+
   return {
     name: "sr4ir",
     producesSr: true,
@@ -73,7 +82,7 @@ export function sr4ir(o: Sr4irOptions): Recipe {
       const srNet = ctx.sr!.train();
       if (!cfg.alternate) {
         ctx.task.net.train();
-        ctx.task.net.requiresGrad_(true);
+        setTaskTrainable(ctx, true);
         const loss = ctx.autocast(() => {
           const x = srNet.call(lr);
           ctx.task.net.eval();
@@ -88,12 +97,12 @@ export function sr4ir(o: Sr4irOptions): Recipe {
       }
       // Phase 1: SR update through a frozen task net in eval mode (BatchNorm running statistics).
       ctx.task.net.eval();
-      ctx.task.net.requiresGrad_(false);
+      setTaskTrainable(ctx, false);
       const l1 = ctx.autocast(() => srTerms(ctx, srNet.call(lr), batch, out));
       ctx.srStep!.backwardStep(l1);
       // Phase 2: task update on SR from the updated S (detached), HR and CQMix; nothing reaches S.
       ctx.task.net.train();
-      ctx.task.net.requiresGrad_(true);
+      setTaskTrainable(ctx, true);
       const sr = noGrad(() => srNet.call(lr));
       const l2 = ctx.autocast(() => taskTerms(ctx, sr, batch.hr, batch, out));
       ctx.taskStep!.backwardStep(l2);
