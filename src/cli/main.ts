@@ -7,6 +7,7 @@ import { TasksrError } from "../errors.js";
 import { registerBench } from "./commands/bench.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDegrade } from "./commands/degrade.js";
+import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerMetrics } from "./commands/metrics.js";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerStudy(program);
   registerSynth(program);
+  registerDemo(program);
   return program;
 }
 

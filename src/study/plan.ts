@@ -4,7 +4,7 @@
  * SR-FT is judged through H→T's task network when the study trains one). Run folders:
  * `<out>/<study>/seed-<k>/<setting>/`.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { RECIPE_NETS, validateRun } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { TasksrError } from "../errors.js";
@@ -53,7 +53,8 @@ export function planStudy(study: StudyConfig, o: { out: string; where: string })
   }
   const runs: PlannedRun[] = [];
   for (const seed of study.seeds) {
-    const out = seedDir(o.out, study.name, seed);
+    // Absolute, so that the linked weights do not depend on the folder relative config paths are resolved from.
+    const out = seedDir(resolve(o.out), study.name, seed);
     const weights = (s: Setting, net: "sr" | "task") => runFiles(join(out, s))[net];
     for (const setting of SETTINGS.filter(has)) {
       const nets = RECIPE_NETS[setting];

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { configHash, RECIPE_NETS } from "../config/load.js";
 import { TasksrError } from "../errors.js";
 import type { RunResults } from "../train/run.js";
-import { readResults, runFiles, trainRun } from "../train/run.js";
+import { readResults, readRunConfig, runFiles, trainRun } from "../train/run.js";
 import { type PlannedRun, planStudy } from "./plan.js";
 import { SETTING_LABELS, type StudyConfig } from "./schema.js";
 import { evaluateThroughTask, type ViewInput, type ViewRow } from "./tdsr-view.js";
@@ -39,23 +39,30 @@ export interface StudyOptions {
   baseDir?: string;
   /** Delete earlier runs of this study first. */
   fresh?: boolean;
+  /** Retrain a run whose folder holds a different config (default: stop with an error naming --fresh). */
+  replaceChanged?: boolean;
   log?: (line: string) => void;
   signal?: AbortSignal;
 }
 
-/** A finished run with exactly this config, or undefined; a folder left by a different config is an error. */
-function reusable(run: PlannedRun): RunResults | undefined {
+/**
+ * The results of a finished run of exactly this config, or undefined (nothing there yet, or an interrupted run that
+ * the trainer resumes). A folder left by a different config is an error, or is deleted with `replaceChanged`.
+ */
+function reusable(run: PlannedRun, replaceChanged: boolean): RunResults | undefined {
   const files = runFiles(run.dir);
   if (!existsSync(files.config)) return undefined;
-  if (!existsSync(files.results)) return undefined;
-  const results = readResults(run.dir);
-  if (results.configHash !== configHash(run.cfg)) {
-    throw new TasksrError(
-      "E_CONFIG",
-      `${run.dir} holds a finished run of a different config (the study changed); rerun with --fresh or another --out`,
-    );
+  if (configHash(readRunConfig(run.dir)) !== configHash(run.cfg)) {
+    if (!replaceChanged) {
+      throw new TasksrError(
+        "E_CONFIG",
+        `${run.dir} holds a run of a different config (the study changed); rerun with --fresh or another --out`,
+      );
+    }
+    rmSync(run.dir, { recursive: true, force: true });
+    return undefined;
   }
-  return results;
+  return existsSync(files.results) ? readResults(run.dir) : undefined;
 }
 
 /** The TDSR view's inputs for one seed: HR, bicubic and bilinear LR, then every SR network the study trained. */
@@ -88,7 +95,7 @@ export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<Stu
   const runs: StudyRun[] = [];
   for (const [i, run] of plan.entries()) {
     const tag = `[seed ${run.seed} | ${SETTING_LABELS[run.setting]} ${i + 1}/${plan.length}]`;
-    const done = reusable(run);
+    const done = reusable(run, o.replaceChanged === true);
     if (done) {
       log(`${tag} reusing the finished run in ${run.dir}`);
       runs.push({ ...run, results: done, trained: false });

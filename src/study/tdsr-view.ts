@@ -52,7 +52,7 @@ export async function evaluateThroughTask(
         const net = sr;
         const result = await evaluatePipeline({
           batches: parts.val.epoch(0),
-          degrade: parts.degrade,
+          degrade: parts.evalDegrade(),
           input: (lr: Tensor, batch) => (net === undefined ? batch.hr.alias() : noGrad(() => net.call(lr))),
           evaluator: parts.task.evaluator(),
           psnr: net === undefined ? undefined : cfg.eval.psnr,

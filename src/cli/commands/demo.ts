@@ -1,0 +1,86 @@
+/**
+ * `tasksr demo [--task t] [--scale s] [--quick] [--device d] [--out runs] [--seeds n]`: the main job on built-in
+ * data. Generates (or reuses) a synthetic dataset, trains H→T, L→T, SR-FT, S→T, T→S and SR4IR with small networks,
+ * and writes report.md/json with both views (SR4IR's and TDSR's) into <out>/demo[...]/, printing the tables.
+ */
+import type { Command } from "commander";
+import { TasksrError } from "../../errors.js";
+
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description("train and compare every setting on built-in synthetic data; writes runs/demo*/report.md")
+    .option("--task <task>", "classification, segmentation or detection", "classification")
+    .option("--scale <s>", "SR scale: 2, 4 or 8", "4")
+    .option("--quick", "a smaller, shorter demo (about 2 minutes on 2 CPU cores)")
+    .option("--device <device>", "cpu, cuda, cuda:N or auto", "auto")
+    .option("--seeds <n>", "number of seeds per setting (mean ± std in the report)", "1")
+    .option("--out <dir>", "folder of study folders", "runs")
+    .option("--cache <dir>", "folder for the generated datasets", ".cache/synthetic")
+    .action(
+      async (o: {
+        task: string;
+        scale: string;
+        quick?: boolean;
+        device: string;
+        seeds: string;
+        out: string;
+        cache: string;
+      }) => {
+        const tasks = ["classification", "segmentation", "detection"] as const;
+        const task = tasks.find((t) => t === o.task);
+        if (task === undefined) {
+          throw new TasksrError("E_CLI_ARG", `--task must be one of ${tasks.join(", ")}, got "${o.task}"`);
+        }
+        const scale = Number(o.scale);
+        if (scale !== 2 && scale !== 4 && scale !== 8) {
+          throw new TasksrError("E_CLI_ARG", `--scale must be 2, 4 or 8, got "${o.scale}"`);
+        }
+        const seeds = Number(o.seeds);
+        if (!Number.isInteger(seeds) || seeds < 1) {
+          throw new TasksrError("E_CLI_ARG", `--seeds must be a positive integer, got "${o.seeds}"`);
+        }
+        const { demoStudy } = await import("../../study/demo.js");
+        const { runStudy } = await import("../../study/run.js");
+        const { writeStudyReport } = await import("../../study/write.js");
+        const t0 = performance.now();
+        console.log(`tasksr demo: preparing the synthetic ${task} dataset in ${o.cache}`);
+        const demo = await demoStudy({
+          task,
+          scale,
+          quick: o.quick === true,
+          device: o.device,
+          cache: o.cache,
+          seeds: Array.from({ length: seeds }, (_, i) => i),
+        });
+        console.log(`tasksr demo: dataset ${demo.datasetReused ? "reused" : "generated"} at ${demo.root}`);
+        const ac = new AbortController();
+        const onSigint = () => {
+          if (ac.signal.aborted) process.exit(130);
+          console.error("\ntasksr: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)");
+          ac.abort();
+        };
+        process.on("SIGINT", onSigint);
+        try {
+          const r = await runStudy(demo.study, {
+            out: o.out,
+            where: "tasksr demo",
+            device: o.device,
+            replaceChanged: true,
+            signal: ac.signal,
+          });
+          if (r.stopped) {
+            console.log("stopped: run the same command again to continue the demo");
+            process.exitCode = 130;
+            return;
+          }
+          const rep = await writeStudyReport(r, { command: `tasksr ${process.argv.slice(2).join(" ")}` });
+          console.log(`\n${rep.markdown}`);
+          console.log(`report: ${rep.files.join(", ")}`);
+          console.log(`tasksr demo: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+        } finally {
+          process.off("SIGINT", onSigint);
+        }
+      },
+    );
+}

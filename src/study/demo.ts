@@ -1,0 +1,99 @@
+/**
+ * `tasksr demo`: the papers' comparison on built-in data. A synthetic dataset whose classes only fine textures tell
+ * apart (generated once, then reused) and a study of small networks: H→T, L→T, SR-FT, S→T, T→S (TDSR) and SR4IR.
+ * Sizes are chosen so the full demo takes about 10 minutes and `--quick` about 2 on two CPU cores.
+ */
+import { join } from "node:path";
+import { ensureSynthetic } from "../data/synthetic/index.js";
+import type { Task } from "../data/types.js";
+import { type Setting, type StudyConfig, StudyConfig as StudySchema } from "./schema.js";
+
+export interface DemoOptions {
+  task: Task;
+  scale: 2 | 4 | 8;
+  quick: boolean;
+  device: string;
+  /** Folder for the generated datasets. */
+  cache: string;
+  seeds: number[];
+}
+
+/** The demo's settings (S+T is left out to keep the demo within its time; `tasksr study` runs all seven). */
+const DEMO_SETTINGS: Setting[] = ["hr2task", "lr2task", "sr-ft", "sr2task", "task2sr", "sr4ir"];
+
+interface TaskPreset {
+  /** Synthetic generator options (full, quick). */
+  data: (quick: boolean) => Record<string, unknown>;
+  size: number;
+  taskNet: string;
+  /** SR4IR's TDP taps of that network (A6.2). */
+  taps: Record<string, number>;
+  task: Record<string, unknown>;
+  epochs: (quick: boolean) => number;
+  batchSize: number;
+}
+
+const PRESETS: Record<Task, TaskPreset> = {
+  classification: {
+    data: (quick) => (quick ? { train: 1000, val: 400 } : { train: 4000, val: 1000 }),
+    size: 32,
+    taskNet: "resnet-tiny",
+    taps: { l4: 1 },
+    task: { type: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
+    epochs: (quick) => (quick ? 3 : 6),
+    batchSize: 64,
+  },
+  segmentation: {
+    data: (quick) => (quick ? { train: 200, val: 60 } : { train: 600, val: 150 }),
+    size: 64,
+    taskNet: "deeplabv3-mobilenetv3-light",
+    taps: { C5: 1 },
+    task: { type: "adamw", lr: 2e-3, weightDecay: 1e-4 },
+    epochs: (quick) => (quick ? 2 : 5),
+    batchSize: 16,
+  },
+  detection: {
+    data: (quick) => (quick ? { train: 200, val: 60 } : { train: 600, val: 150 }),
+    size: 96,
+    taskNet: "fasterrcnn-mobilenet-v3-light-fpn",
+    taps: { "0": 1 },
+    task: { type: "sgd", lr: 0.02, momentum: 0.9, weightDecay: 1e-4 },
+    epochs: (quick) => (quick ? 2 : 5),
+    batchSize: 8,
+  },
+};
+
+/** Generates (or reuses) the demo's dataset and returns the demo study. */
+export async function demoStudy(o: DemoOptions): Promise<{ study: StudyConfig; datasetReused: boolean; root: string }> {
+  const p = PRESETS[o.task];
+  const dataOptions = { ...p.data(o.quick), size: p.size, scale: o.scale, seed: 0 };
+  const root = join(o.cache, `${o.task}-${p.size}px-x${o.scale}${o.quick ? "-quick" : ""}`);
+  const ds = await ensureSynthetic(o.task, root, dataOptions);
+  const epochs = p.epochs(o.quick);
+  const study = StudySchema.parse({
+    name: `demo-${o.task}-x${o.scale}${o.quick ? "-quick" : ""}`,
+    settings: DEMO_SETTINGS,
+    seeds: o.seeds,
+    base: {
+      task: o.task,
+      scale: o.scale,
+      device: o.device,
+      data: { train: ds.train, val: ds.val, transforms: { resize: p.size, crop: p.size } },
+      sr: { arch: "edsr-tiny" },
+      taskNet: { arch: p.taskNet },
+      optim: { sr: { type: "adamw", lr: 1e-3 }, task: p.task },
+      schedule: {
+        sr: { type: "cosine", periods: [epochs], etaMin: 1e-6 },
+        task: { type: "cosine", periods: [epochs], etaMin: 1e-4 },
+      },
+      train: { epochs, batchSize: p.batchSize, logEvery: 10 },
+      eval: { batchSize: 100 },
+    },
+    recipes: {
+      // TDSR: reconstruction alone for the first third, then reconstruction + task (iterations:alpha:beta).
+      task2sr: { stages: `${epochs / 3}ep:1:0+${(2 * epochs) / 3}ep:1:0.1` },
+      sr4ir: { warmup: { length: Math.max(1, Math.floor(epochs / 3)) }, tdp: { taps: p.taps }, cqmix: { grid: 4 } },
+    },
+  });
+  return { study, datasetReused: ds.reused, root: ds.root };
+}
