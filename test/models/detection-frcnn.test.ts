@@ -6,10 +6,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { empty, Generator, manualSeed, memory, noGrad, scope, type Tensor, tensor } from "../../src/engine/index.js";
+import { MobileNetV3Features } from "../../src/models/backbones/mobilenetv3.js";
 import type { Size } from "../../src/models/boxes/ops.js";
 import {
   type FasterRcnn,
   fasterRcnnMobileNetV3LargeFpn,
+  imagenetDetectorBackboneRemap,
   lightFasterRcnn,
 } from "../../src/models/detection/faster_rcnn.js";
 import type { DetectionTarget } from "../../src/models/detection/types.js";
@@ -223,6 +225,32 @@ test("Faster R-CNN with BatchNorm in train mode, and the light variant: losses, 
   // The train-mode pass above updated the BatchNorm running statistics, as it did in the reference.
   checkDetections(light, "light");
   light.dispose();
+  assert.equal(memory().liveTensors, before);
+});
+
+test("ImageNet MobileNetV3-Large weights load into the detector's backbone (remap, FrozenBatchNorm2d)", () => {
+  const before = memory().liveTensors;
+  const imagenet = new MobileNetV3Features();
+  fillSeeded(imagenet, 9);
+  const sd = new Map([...imagenet.stateDict()].map(([k, t]) => [`features.${k}`, t]));
+  sd.set("classifier.0.weight", empty([1280, 960]));
+  const m = fasterRcnnMobileNetV3LargeFpn({ numClasses: 21, norm: "frozen" });
+  const report = m.loadStateDict(sd, { strict: false, remap: imagenetDetectorBackboneRemap });
+  assert.deepEqual(report.unexpected, []);
+  assert.deepEqual(report.mismatched, []);
+  assert.ok(
+    report.missing.every((k) => !k.startsWith("backbone.body.")),
+    `missing: ${report.missing.join(", ")}`,
+  );
+  assert.equal(report.missing.length, 22, "FPN, RPN and box-head entries");
+  scope(() =>
+    assert.ok(
+      m.stateDict().get("backbone.body.3.block.1.1.running_var")!.equal(sd.get("features.3.block.1.1.running_var")!),
+    ),
+  );
+  sd.get("classifier.0.weight")!.dispose();
+  imagenet.dispose();
+  m.dispose();
   assert.equal(memory().liveTensors, before);
 });
 

@@ -44,6 +44,14 @@ export interface FasterRcnnSettings {
   representationSize: number;
 }
 
+/**
+ * Maps torchvision's ImageNet MobileNetV3-Large keys (`features.*`) onto the detector's `backbone.body.*`, dropping
+ * its classifier (load with `strict: false`: the FPN and heads are reported missing). BatchNorm `num_batches_tracked`
+ * entries are ignored by FrozenBatchNorm2d.
+ */
+export const imagenetDetectorBackboneRemap = (key: string): string | null =>
+  key.startsWith("features.") ? `backbone.body.${key.slice("features.".length)}` : null;
+
 /** Taps: the pyramid maps (SR4IR's TDP uses "0" and "1"). */
 export const FASTER_RCNN_TAPS = ["0", "1", "pool"] as const;
 
