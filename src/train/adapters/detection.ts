@@ -10,7 +10,7 @@ import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { CocoEvaluator } from "../../metrics/coco/evaluator.js";
 import { STAT_KEYS } from "../../metrics/coco/summarize.js";
-import type { Detector, DetectionTarget } from "../../models/detection/types.js";
+import type { DetectionTarget, Detector } from "../../models/detection/types.js";
 import { expectBatch, type LossTerms, type TaskAdapter } from "./types.js";
 
 type DetBatch = Extract<Parameters<TaskAdapter["loss"]>[1], { task: "detection" }>;
@@ -20,7 +20,8 @@ function detectorTargets(b: DetBatch): DetectionTarget[] {
   return b.targets.map((t) => ({ boxes: t.boxes, labels: t.labels.add(1) }));
 }
 
-export function detectionAdapter(net: Detector, o: { classes: readonly string[] }): TaskAdapter {
+/** `numClasses`: the dataset's classes (without background); COCO category k + 1 is dataset class k. */
+export function detectionAdapter(net: Detector, o: { numClasses: number }): TaskAdapter {
   return {
     task: "detection",
     net,
@@ -35,12 +36,20 @@ export function detectionAdapter(net: Detector, o: { classes: readonly string[] 
       const total = parts.slice(1).reduce((a, l) => a.add(l), parts[0]!);
       return { total, parts: losses };
     },
-    taps: (x, names, batch) => scope(() => net.forwardTaps(cropBack(x, expectBatch(batch, "detection").sizes), names).taps),
+    taps: (x, names, batch) =>
+      scope(() => net.forwardTaps(cropBack(x, expectBatch(batch, "detection").sizes), names).taps),
     paramGroups: () => [{ params: net.parameters().filter((p) => p.requiresGrad), lrMult: 1 }],
     evaluator() {
       // Ground truth is collected from the evaluation batches themselves, as a COCO instances object.
       const images: { id: number; width: number; height: number }[] = [];
-      const annotations: { id: number; image_id: number; category_id: number; bbox: number[]; area: number; iscrowd: 0 }[] = [];
+      const annotations: {
+        id: number;
+        image_id: number;
+        category_id: number;
+        bbox: number[];
+        area: number;
+        iscrowd: 0;
+      }[] = [];
       const predictions: { imageId: number; boxes: Float32Array; scores: Float32Array; labels: BigInt64Array }[] = [];
       return {
         primary: "AP",
@@ -76,9 +85,10 @@ export function detectionAdapter(net: Detector, o: { classes: readonly string[] 
           }
         },
         compute() {
-          const categories = o.classes.map((name, k) => ({ id: k + 1, name }));
+          const categories = Array.from({ length: o.numClasses }, (_, k) => ({ id: k + 1, name: `class ${k}` }));
           const ev = new CocoEvaluator({ images, annotations, categories }, "evaluation batches");
-          for (const p of predictions) ev.updateImage(p.imageId, { boxes: p.boxes, scores: p.scores, labels: p.labels });
+          for (const p of predictions)
+            ev.updateImage(p.imageId, { boxes: p.boxes, scores: p.scores, labels: p.labels });
           const stats = ev.compute().stats;
           // -1 marks an undefined value (no ground truth in that area range), as pycocotools.
           return Object.fromEntries(STAT_KEYS.map((k) => [k, stats[k] < 0 ? -1 : 100 * stats[k]]));
