@@ -4,6 +4,7 @@
  */
 import "./backbones/mobilenetv3.js";
 import "./classification/resnet.js";
+import "./detection/register.js";
 import "./segmentation/deeplabv3.js";
 import "./sr/dbpn.js";
 import "./sr/edsr.js";
@@ -13,6 +14,9 @@ export * from "./backbones/mobilenetv3.js";
 export * from "./blocks/conv_norm_act.js";
 export * from "./blocks/normalize.js";
 export * from "./classification/resnet.js";
+export * from "./detection/faster_rcnn.js";
+export * from "./detection/ssd.js";
+export * from "./detection/types.js";
 export * from "./inspect.js";
 export * from "./macs.js";
 export * from "./registry.js";

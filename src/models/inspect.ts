@@ -12,6 +12,7 @@ import { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import type { Module } from "../nn/module.js";
 import { MobileNetV3Features } from "./backbones/mobilenetv3.js";
+import type { DetectorOutput } from "./detection/types.js";
 import { countMacs, type MacsReport } from "./macs.js";
 import { type ArchKind, buildArch, getArch } from "./registry.js";
 import type { TaskNetwork } from "./types.js";
@@ -21,7 +22,10 @@ export interface InspectOptions {
   scale?: number;
   /** Number of classes (task networks only). */
   classes?: number;
-  /** Input [C, H, W] (batch 1); defaults per kind: SR 3×32×32, classification/backbone 3×224×224, segmentation 3×480×480. */
+  /**
+   * Input [C, H, W] (batch 1); defaults per kind: SR 3×32×32, classification/backbone 3×224×224, segmentation
+   * 3×480×480, detection 3×320×320 (detectors resize internally, e.g. Faster R-CNN to a short side of 800).
+   */
   input?: readonly [number, number, number];
 }
 
@@ -33,7 +37,10 @@ export interface ArchSummary {
   trainable: number;
   macs: MacsReport;
   input: number[];
-  /** Output shapes by name ("out" for a single tensor; "out"/"aux" for segmenters). */
+  /**
+   * Output shapes by name ("out" for a single tensor; "out"/"aux" for segmenters; "boxes"/"scores"/"labels" of the
+   * first image for detectors, whose detection count depends on the input).
+   */
   outputs: Record<string, number[]>;
   /** Feature-tap shapes by name (empty for SR networks). */
   taps: Record<string, number[]>;
@@ -79,7 +86,8 @@ export function inspectArch(name: string, o: InspectOptions = {}): ArchSummary {
       const { macs, result } = countMacs(net, () => {
         if (isTaskNetwork(net)) {
           const r = net.forwardTaps(x, net.tapNames);
-          return { outputs: shapes(r.out), taps: shapes(r.taps) };
+          const out = entry.kind === "task.detection" ? (r.out as DetectorOutput).detections[0] : r.out;
+          return { outputs: shapes(out), taps: shapes(r.taps) };
         }
         if (net instanceof MobileNetV3Features) {
           const maps = net.forwardFeatures(x, net.stageIndices);

@@ -21,10 +21,12 @@ import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import "../models/index.js";
 import { buildArch } from "../models/registry.js";
+import type { Detector } from "../models/detection/types.js";
 import type { SegmenterOutput, SrNetwork, TaskNetwork } from "../models/types.js";
 import type { Module } from "../nn/module.js";
 import { loadWeights } from "../nn/weights.js";
 import { classificationAdapter } from "./adapters/classification.js";
+import { detectionAdapter } from "./adapters/detection.js";
 import { segmentationAdapter } from "./adapters/segmentation.js";
 import type { ParamGroup, TaskAdapter } from "./adapters/types.js";
 import { joint } from "./recipes/joint.js";
@@ -116,7 +118,11 @@ function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
         { numClasses },
       );
     case "detection":
-      throw new TasksrError("E_CONFIG", "task: detection training is not wired into the trainer yet");
+      // Detectors count the background: K dataset classes -> K + 1 outputs (label 0 = background).
+      return detectionAdapter(
+        buildArch(cfg.taskNet.arch, { numClasses: numClasses + 1, ...cfg.taskNet.options }, "task.detection") as unknown as Detector,
+        { numClasses },
+      );
   }
 }
 

@@ -41,12 +41,36 @@ test("inspect text output names parameters, MACs, outputs and taps", async () =>
   assert.match(text, /tap {9}C5 \[1, 240, 4, 4\]/);
 });
 
+test("inspect shows torchvision's parameter counts and the taps of the detectors", async () => {
+  const frcnn = JSON.parse(await inspect("fasterrcnn-mobilenet-v3-large-fpn", "--classes", "21", "--json"));
+  assert.equal(frcnn.params, 19_052_004);
+  assert.deepEqual(frcnn.taps, { "0": [1, 256, 25, 25], "1": [1, 256, 25, 25], pool: [1, 256, 13, 13] });
+  const ssd = JSON.parse(await inspect("ssd300-vgg16", "--classes", "21", "--json"));
+  assert.equal(ssd.params, 26_285_486);
+  assert.deepEqual(ssd.taps.conv4_3, [1, 512, 38, 38]);
+  const text = await inspect("fasterrcnn-mobilenet-v3-light", "--classes", "3", "--input", "3x64x96");
+  assert.match(text, /^fasterrcnn-mobilenet-v3-light \(task\.detection\)/);
+  assert.match(text, /output {6}boxes \[\d+, 4\]\noutput {6}scores \[\d+\]\noutput {6}labels \[\d+\]/);
+  assert.match(text, /tap {9}0 \[1, 64, 4, 6\]/);
+});
+
 test("inspect --list prints every architecture with kind and description", async () => {
   const lines = (await inspect("--list")).trim().split("\n");
   assert.ok(lines.length >= 14);
   assert.ok(lines.some((l) => /^sr\s+edsr-baseline\s+EDSR-baseline/.test(l)));
   assert.ok(lines.some((l) => /^task\.segmentation\s+deeplabv3-mobilenetv3-large\s/.test(l)));
   assert.ok(lines.some((l) => /^backbone\s+mobilenet-v3-large\s/.test(l)));
+  for (const name of [
+    "ssd300-vgg16",
+    "ssd-light",
+    "fasterrcnn-mobilenet-v3-large-fpn",
+    "fasterrcnn-mobilenet-v3-light",
+  ]) {
+    assert.ok(
+      lines.some((l) => new RegExp(`^task\\.detection\\s+${name}\\s`).test(l)),
+      name,
+    );
+  }
 });
 
 test("inspect rejects unknown names (listing the known ones) and options that do not apply", async () => {

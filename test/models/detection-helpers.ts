@@ -112,3 +112,15 @@ export function assertSameDetections(
   }
   assert.ok(matched >= Math.min(w.length, g.length) - 2, `${what}: only ${matched} of ${w.length} detections matched`);
 }
+
+/** Multiplies the named state-dict entries in place, as detection_common.py's scale_entries. */
+export function scaleEntries(m: Module<never[], unknown>, factors: Record<string, number>): void {
+  const sd = m.stateDict();
+  noGrad(() => {
+    for (const [key, f] of Object.entries(factors)) {
+      const t = sd.get(key);
+      assert.ok(t, `scaleEntries: no entry ${key}`);
+      t.mul_(f);
+    }
+  });
+}

@@ -40,7 +40,10 @@ export function registerInspect(program: Command, write: (s: string) => void = (
     .argument("[arch]", "architecture name (see --list)")
     .option("--scale <s>", "SR scale")
     .option("--classes <n>", "number of classes of a task network")
-    .option("--input <CxHxW>", "input size, batch 1 (default per kind: SR 3x32x32, cls 3x224x224, seg 3x480x480)")
+    .option(
+      "--input <CxHxW>",
+      "input size, batch 1 (default per kind: SR 3x32x32, cls 3x224x224, seg 3x480x480, det 3x320x320)",
+    )
     .option("--json", "print one JSON object {arch, params, trainable, macs, taps}")
     .option("--list", "list every registered architecture (kind, name, description)")
     .action(async (arch: string | undefined, o: Record<string, string | boolean | undefined>) => {

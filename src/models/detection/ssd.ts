@@ -376,7 +376,6 @@ export class Ssd extends Module<[DetectorInput, (readonly DetectionTarget[])?], 
   matchTargets(targets: readonly DetectionTarget[], anchors: Tensor): Tensor[] {
     return scope(() =>
       targets.map((t) => {
-        checkBoxesValid(t.boxes);
         if (t.boxes.size(0) === 0) return zeros([anchors.size(0)], { dtype: "int64", device: anchors.device }).sub(1);
         return this.matcher.match(boxIou(t.boxes, anchors));
       }),
@@ -463,23 +462,6 @@ export class Ssd extends Module<[DetectorInput, (readonly DetectionTarget[])?], 
         return { boxes: b.index(top), scores: scr.index(top), labels: lab.index(top) };
       });
     });
-  }
-}
-
-/** Rejects boxes with x2 <= x1 or y2 <= y1 (they break matching and encoding). */
-export function checkBoxesValid(boxes: Tensor): void {
-  const bad = scope(() =>
-    boxes
-      .narrow(1, 2, 2)
-      .le(boxes.narrow(1, 0, 2))
-      .any(1)
-      .nonzero()
-      .squeeze(1)
-      .toArray(),
-  );
-  if (bad.length > 0) {
-    const b = scope(() => boxes.select(0, bad[0]!).toArray());
-    check(false, () => `target boxes must have positive width and height; box ${bad[0]} is [${b.join(", ")}]`);
   }
 }
 

@@ -4,6 +4,7 @@
  * differentiable engine op, so a loss on the detector's features back-propagates into the input images.
  */
 import { cat, tensor } from "../../engine/creation.js";
+import { isFloating } from "../../engine/dtype.js";
 import * as F from "../../engine/functional.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
@@ -108,7 +109,10 @@ export class DetectionTransform {
             () => `target ${i}: expected boxes [M, 4] and labels [M], got [${t.boxes.shape}] and [${t.labels.shape}]`,
           );
           check(t.labels.dtype === "int64", () => `target ${i}: labels must be int64, got ${t.labels.dtype}`);
-          return { boxes: resizeBoxes(t.boxes.to("float32"), originalSizes[i]!, imageSizes[i]!), labels: t.labels };
+          checkBoxesValid(t.boxes, i);
+          // Floating boxes keep their dtype (torchvision's rule); integer ones become float32.
+          const boxes = isFloating(t.boxes.dtype) ? t.boxes : t.boxes.to("float32");
+          return { boxes: resizeBoxes(boxes, originalSizes[i]!, imageSizes[i]!), labels: t.labels };
         });
       }
       return out;
@@ -129,10 +133,7 @@ export class DetectionTransform {
   }
 
   #normalize(x: Tensor): Tensor {
-    check(
-      x.dtype === "float32" || x.dtype === "float64" || x.dtype === "float16" || x.dtype === "bfloat16",
-      () => `detector images must be floating point in [0, 1], got ${x.dtype}`,
-    );
+    check(isFloating(x.dtype), () => `detector images must be floating point in [0, 1], got ${x.dtype}`);
     const rgb = this.o.channelOrder === "bgr" ? x.flip(1) : x;
     const mean = tensor([...this.o.mean], { device: x.device, dtype: x.dtype }).reshape(1, 3, 1, 1);
     const std = tensor([...this.o.std], { device: x.device, dtype: x.dtype }).reshape(1, 3, 1, 1);
@@ -142,5 +143,25 @@ export class DetectionTransform {
   #resize(x: Tensor, size: Size): Tensor {
     if (this.o.resize.kind === "none" || (x.size(2) === size[0] && x.size(3) === size[1])) return x;
     return F.interpolate(x, { size: [size[0], size[1]], mode: "bilinear", alignCorners: false });
+  }
+}
+
+/** Rejects boxes with x2 <= x1 or y2 <= y1 (they break matching and encoding), naming the first one. */
+export function checkBoxesValid(boxes: Tensor, image: number): void {
+  const bad = scope(() =>
+    boxes
+      .narrow(1, 2, 2)
+      .le(boxes.narrow(1, 0, 2))
+      .any(1)
+      .nonzero()
+      .squeeze(1)
+      .toArray(),
+  );
+  if (bad.length > 0) {
+    const b = scope(() => boxes.select(0, bad[0]!).toArray());
+    check(
+      false,
+      () => `target ${image}: boxes must have positive width and height; box ${bad[0]} is [${b.join(", ")}]`,
+    );
   }
 }

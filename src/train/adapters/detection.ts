@@ -20,7 +20,8 @@ function detectorTargets(b: DetBatch): DetectionTarget[] {
   return b.targets.map((t) => ({ boxes: t.boxes, labels: t.labels.add(1) }));
 }
 
-export function detectionAdapter(net: Detector, o: { classes: readonly string[] }): TaskAdapter {
+/** `numClasses`: the dataset's classes (without background); COCO category k + 1 is dataset class k. */
+export function detectionAdapter(net: Detector, o: { numClasses: number }): TaskAdapter {
   return {
     task: "detection",
     net,
@@ -84,7 +85,7 @@ export function detectionAdapter(net: Detector, o: { classes: readonly string[] 
           }
         },
         compute() {
-          const categories = o.classes.map((name, k) => ({ id: k + 1, name }));
+          const categories = Array.from({ length: o.numClasses }, (_, k) => ({ id: k + 1, name: `class ${k}` }));
           const ev = new CocoEvaluator({ images, annotations, categories }, "evaluation batches");
           for (const p of predictions)
             ev.updateImage(p.imageId, { boxes: p.boxes, scores: p.scores, labels: p.labels });
