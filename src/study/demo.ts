@@ -55,7 +55,7 @@ const PRESETS: Record<Task, TaskPreset> = {
   detection: {
     data: (quick) => (quick ? { train: 200, val: 60 } : { train: 600, val: 150 }),
     size: 96,
-    taskNet: "fasterrcnn-mobilenet-v3-light-fpn",
+    taskNet: "fasterrcnn-mobilenet-v3-light",
     taps: { "0": 1 },
     task: { type: "sgd", lr: 0.02, momentum: 0.9, weightDecay: 1e-4 },
     epochs: (quick) => (quick ? 2 : 5),

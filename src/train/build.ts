@@ -20,8 +20,8 @@ import { resolveDevice } from "../engine/system.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import "../models/index.js";
-import { buildArch } from "../models/registry.js";
 import type { Detector } from "../models/detection/types.js";
+import { buildArch } from "../models/registry.js";
 import type { SegmenterOutput, SrNetwork, TaskNetwork } from "../models/types.js";
 import type { Module } from "../nn/module.js";
 import { loadWeights } from "../nn/weights.js";
@@ -120,7 +120,11 @@ function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
     case "detection":
       // Detectors count the background: K dataset classes -> K + 1 outputs (label 0 = background).
       return detectionAdapter(
-        buildArch(cfg.taskNet.arch, { numClasses: numClasses + 1, ...cfg.taskNet.options }, "task.detection") as unknown as Detector,
+        buildArch(
+          cfg.taskNet.arch,
+          { numClasses: numClasses + 1, ...cfg.taskNet.options },
+          "task.detection",
+        ) as unknown as Detector,
         { numClasses },
       );
   }
