@@ -8,9 +8,10 @@ import { registerBench } from "./commands/bench.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDegrade } from "./commands/degrade.js";
 import { registerDoctor } from "./commands/doctor.js";
-import { registerMetrics } from "./commands/metrics.js";
 import { registerInspect } from "./commands/inspect.js";
+import { registerMetrics } from "./commands/metrics.js";
 import { registerTrain } from "./commands/train.js";
+import { registerUpscale } from "./commands/upscale.js";
 import { packageVersion } from "./version.js";
 
 export function buildProgram(): Command {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerDegrade(program);
   registerTrain(program);
+  registerUpscale(program);
   return program;
 }
 
