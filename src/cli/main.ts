@@ -8,6 +8,7 @@ import { registerBench } from "./commands/bench.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDegrade } from "./commands/degrade.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerEval } from "./commands/eval.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerMetrics } from "./commands/metrics.js";
 import { registerTrain } from "./commands/train.js";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerDegrade(program);
   registerTrain(program);
   registerUpscale(program);
+  registerEval(program);
   return program;
 }
 

@@ -45,6 +45,8 @@ export interface RunResults {
   task: string;
   scale: number;
   configHash: string;
+  /** Folder the config's relative data and weights paths were resolved from. */
+  baseDir?: string;
   iterations: number;
   seconds: number;
   final: Record<string, number>;
@@ -92,6 +94,7 @@ export async function trainRun(cfg: RunConfig, o: TrainRunOptions = {}): Promise
       task: cfg.task,
       scale: cfg.scale,
       configHash: configHash(cfg),
+      baseDir: resolve(o.baseDir ?? "."),
       iterations: result.iterations,
       seconds: result.seconds,
       final: result.final ? flatEval(result.final) : {},
