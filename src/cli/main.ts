@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { TasksrError } from "../errors.js";
 import { registerBench } from "./commands/bench.js";
+import { registerCompare } from "./commands/compare.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDegrade } from "./commands/degrade.js";
 import { registerDoctor } from "./commands/doctor.js";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerUpscale(program);
   registerEval(program);
+  registerCompare(program);
   return program;
 }
 
