@@ -99,7 +99,7 @@ export function markdownTable(rows: readonly CompareRow[]): string {
   const single = tasks.size === 1 ? rows[0]! : undefined;
   const metricHead = single ? (METRIC_LABELS[single.metric] ?? single.metric) : "task metric (%)";
   const head = ["run", "setting", "scale", metricHead, "PSNR sr4ir (dB)", "PSNR basicsr (dB)", "SSIM"];
-  const lines = [`| ${head.join(" | ")} |`, `|${head.map((h, i) => (i < 3 ? "---" : "---:")).join("|")}|`];
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i < 3 ? "---" : "---:")).join("|")}|`];
   for (const r of rows) {
     const metric = single ? cell(r.value, 2) : `${r.metric} ${cell(r.value, 2)}`;
     lines.push(
