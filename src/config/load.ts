@@ -62,6 +62,45 @@ export function applyOverride(raw: Record<string, unknown>, assignment: string):
   node[path[path.length - 1]!] = value;
 }
 
+/**
+ * Problems with the option blocks of registry entries, each line naming `where`: every dataset's options against its
+ * type's schema, every network's options (with the run's scale for SR) against its architecture's schema. Datasets
+ * are not opened and networks not built.
+ */
+function registryProblems(c: RunConfig, where: string): string[] {
+  const problems: string[] = [];
+  for (const split of ["train", "val"] as const) {
+    const { type, ...options } = c.data[split];
+    const schema = knownDatasetSchema(type);
+    if (schema === undefined) {
+      problems.push(
+        `${where}: data.${split}.type: unknown dataset type "${type}"; known: ${datasetTypes().join(", ")}`,
+      );
+      continue;
+    }
+    const r = schema.safeParse(options);
+    if (!r.success) problems.push(formatIssues(where, r.error.issues, ["data", split]));
+  }
+  const nets: [string, { arch: string; options: Record<string, unknown> } | undefined, ArchKind][] = [
+    ["sr", c.sr, "sr"],
+    ["taskNet", c.taskNet, `task.${c.task}`],
+  ];
+  for (const [key, net, kind] of nets) {
+    if (net === undefined) continue;
+    const entry = listArchs(kind).find((a) => a.name === net.arch);
+    if (entry === undefined) {
+      const known = listArchs(kind).map((a) => a.name);
+      problems.push(
+        `${where}: ${key}.arch: unknown ${kind} architecture "${net.arch}"; known: ${known.join(", ") || "(none)"}`,
+      );
+      continue;
+    }
+    const r = entry.schema.safeParse(key === "sr" ? { scale: c.scale, ...net.options } : net.options);
+    if (!r.success) problems.push(formatIssues(where, r.error.issues, [key, "options"]));
+  }
+  return problems;
+}
+
 /** Validates a raw config object; `where` names its source in errors. */
 export function validateRun(raw: unknown, where: string): RunConfig {
   const parsed = RunConfig.safeParse(raw);
@@ -86,8 +125,8 @@ export function validateRun(raw: unknown, where: string): RunConfig {
       "taskNet.weights: T→S trains SR through a frozen task net trained on HR (an H→T run's task.safetensors)",
     );
   }
-  if (problems.length)
-    throw new TasksrError("E_CONFIG", `invalid config\n${problems.map((p) => `${where}: ${p}`).join("\n")}`);
+  const all = [...registryProblems(c, where), ...problems.map((p) => `${where}: ${p}`)];
+  if (all.length) throw new TasksrError("E_CONFIG", `invalid config\n${all.join("\n")}`);
   return c;
 }
 

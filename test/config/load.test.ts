@@ -13,7 +13,7 @@ data:
   train: { type: image-folder, root: /data/train }
   val: { type: image-folder, root: /data/val }
 sr: { arch: edsr-tiny }
-taskNet: { arch: resnet-tiny, options: { classes: 10 } }
+taskNet: { arch: resnet-tiny, options: { numClasses: 10 } }
 recipe:
   name: sr4ir
   warmup: { length: 2 }
