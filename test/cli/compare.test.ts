@@ -4,9 +4,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { registerCompare } from "../../src/cli/commands/compare.js";
 import { decodeImage } from "../../src/data/io/image.js";
 import type { CompareRow } from "../../src/report/compare.js";
-import { tasksr } from "../support/cli.js";
+import { commandError, tasksr } from "../support/cli.js";
 import { tinyConfig, trainTiny } from "../support/tiny_runs.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "tasksr-compare-"));
@@ -72,16 +73,14 @@ test("compare: Markdown table in the papers' setting order with each run's final
   assert.equal((JSON.parse(asJson.stdout) as { runs: CompareRow[] }).runs[0]!.psnr_sr4ir, sr4ir.psnr_sr4ir);
 });
 
-test("compare: unfinished or duplicate runs are clear errors (exit 2)", () => {
+test("compare: unfinished or duplicate runs are clear errors", async () => {
   const unfinished = join(TMP, "unfinished");
   cpSync(runs[1]!, unfinished, { recursive: true });
   rmSync(join(unfinished, "results.json"));
-  let r = tasksr("compare", runs[0]!, unfinished, "--out", join(TMP, "cmp3"));
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /unfinished has no results\.json \(the run did not finish\)/);
+  const e1 = await commandError(registerCompare, ["compare", runs[0]!, unfinished, "--out", join(TMP, "cmp3")]);
+  assert.match(e1.message, /unfinished has no results\.json \(the run did not finish\)/);
   const copy = join(TMP, "copy");
   cpSync(runs[1]!, copy, { recursive: true });
-  r = tasksr("compare", runs[1]!, copy, "--out", join(TMP, "cmp4"));
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /runs .* and .*copy are both named "t_000_H2T"/);
+  const e2 = await commandError(registerCompare, ["compare", runs[1]!, copy, "--out", join(TMP, "cmp4")]);
+  assert.match(e2.message, /runs .* and .*copy are both named "t_000_H2T"/);
 });

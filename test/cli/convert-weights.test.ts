@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { registerConvert } from "../../src/cli/commands/convert.js";
 import { loadSafetensors } from "../../src/engine/index.js";
 import { mapKey } from "../../src/nn/keymap.js";
 import { readWeights } from "../../src/nn/weights.js";
-import { tasksr } from "../support/cli.js";
+import { commandError, tasksr } from "../support/cli.js";
 import { FIXTURES } from "../support/paths.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "tasksr-convert-"));
@@ -54,10 +55,19 @@ test("convert weights: .pt -> safetensors with renamed and dropped keys, the sam
   assert.deepEqual([...tensors.keys()].sort(), kept.map((k) => k.replace(/^head\./, "stem.")).sort());
   assert.deepEqual(tensors.get("stem.0.weight")!.data<"float32">(), src.get("head.0.weight")!.data<"float32">());
   for (const t of [...src.values(), ...tensors.values()]) t.dispose();
-  const bad = tasksr("convert", "weights", pt, join(TMP, "w.pt"));
-  assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /name it \*\.safetensors/);
-  const clash = tasksr("convert", "weights", pt, out, "--rename", "head.0.=body.4.");
-  assert.equal(clash.status, 2);
-  assert.match(clash.stderr, /two keys of .*edsr_tiny_x2\.pt map to "body\.4\.(weight|bias)"; check the rules/);
+});
+
+test("convert weights: a wrong output name or colliding keys are clear errors", async () => {
+  const pt = join(FIXTURES, "infer", "edsr_tiny_x2.pt");
+  const bad = await commandError(registerConvert, ["convert", "weights", pt, join(TMP, "w.pt")]);
+  assert.match(bad.message, /name it \*\.safetensors/);
+  const clash = await commandError(registerConvert, [
+    "convert",
+    "weights",
+    pt,
+    join(TMP, "c.safetensors"),
+    "--rename",
+    "head.0.=body.4.",
+  ]);
+  assert.match(clash.message, /two keys of .*edsr_tiny_x2\.pt map to "body\.4\.(weight|bias)"; check the rules/);
 });

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
+import { registerEval } from "../../src/cli/commands/eval.js";
 import { IdxDataset } from "../../src/data/datasets/idx.js";
 import { subsetDataset } from "../../src/data/datasets/subset.js";
 import { torchBicubicDown } from "../../src/data/degrade/torch_bicubic.js";
@@ -18,7 +19,7 @@ import { PsnrMeter } from "../../src/metrics/psnr.js";
 import { buildArch } from "../../src/models/index.js";
 import type { Module } from "../../src/nn/module.js";
 import { loadWeights } from "../../src/nn/weights.js";
-import { tasksr } from "../support/cli.js";
+import { commandError, tasksr } from "../support/cli.js";
 import { writeTinyVoc } from "../support/data_trees.js";
 import { tinyConfig, trainTiny } from "../support/tiny_runs.js";
 
@@ -190,7 +191,7 @@ test("eval, segmentation: sizes off the scale grid are padded and cropped back; 
   assert.deepEqual(at(gt, 30, 2), [224, 224, 192]);
 });
 
-test("eval: wrong combinations and inputs are one clear error each (exit 2)", () => {
+test("eval: wrong combinations and inputs are one clear error each", async () => {
   const cases: [string[], RegExp][] = [
     [[], /say what to evaluate: --run <dir>, --config <yaml>, or --sr <X> --task <Y>/],
     [["--sr", "bicubic"], /--sr and --task go together/],
@@ -203,10 +204,16 @@ test("eval: wrong combinations and inputs are one clear error each (exit 2)", ()
     [["--sr", sr4ir, "--task", h2t, "--scale", "2"], /--scale 2 contradicts the weights file, which says 4/],
     [["--sr", "bicubic", "--task", h2t, "--limit", "0"], /--limit must be a positive integer, got "0"/],
     [["--sr", h2t, "--task", h2t], /--sr .*t_000_H2T: the run \(recipe hr2task\) has no SR network/],
+    [["--sr", "bicubic", "--task", h2t, "--visualize"], /--visualize needs a folder here/],
   ];
   for (const [args, want] of cases) {
-    const r = tasksr("eval", ...args, "--device", "cpu");
-    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(r.stderr, want);
+    assert.match(
+      (await commandError(registerEval, ["eval", ...args, "--device", "cpu"])).message,
+      want,
+      args.join(" "),
+    );
   }
+  const r = tasksr("eval", "--sr", "bicubic");
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--sr and --task go together/);
 });

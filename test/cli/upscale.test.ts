@@ -5,10 +5,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { registerUpscale } from "../../src/cli/commands/upscale.js";
 import { readImage, writeImage } from "../../src/data/io/image.js";
 import { loadSafetensors, saveSafetensors } from "../../src/engine/index.js";
 import { readWeights } from "../../src/nn/weights.js";
-import { tasksr } from "../support/cli.js";
+import { commandError, tasksr } from "../support/cli.js";
 import { pattern, putImage } from "../support/data_trees.js";
 import { FIXTURES } from "../support/paths.js";
 
@@ -89,7 +90,7 @@ test("upscale: a safetensors file names its own arch and scale; folder mode keep
   await expectReference(join(outDir, "sub", "c.png"));
 });
 
-test("upscale: bad inputs are one clear error each (exit 2)", () => {
+test("upscale: bad inputs are one clear error each", async () => {
   const lr = join(TMP, "lr.png");
   const cases: [string[], RegExp][] = [
     [
@@ -115,9 +116,10 @@ test("upscale: bad inputs are one clear error each (exit 2)", () => {
       /input .*nope\.png does not exist/,
     ],
   ];
-  for (const [args, want] of cases) {
-    const r = tasksr("upscale", ...args);
-    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(r.stderr, want);
-  }
+  for (const [args, want] of cases)
+    assert.match((await commandError(registerUpscale, ["upscale", ...args])).message, want);
+  // Through the launcher: one line on stderr, exit status 2.
+  const r = tasksr("upscale", "--sr", PT, lr, join(TMP, "x.png"));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^tasksr: error: --sr .*pass --arch \[E_CLI_ARG; see docs\/errors\.md#e_cli_arg\]\n$/);
 });
