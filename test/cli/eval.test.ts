@@ -14,7 +14,9 @@ import { readImage } from "../../src/data/io/image.js";
 import { collateClassification } from "../../src/data/loader/collate.js";
 import { classificationPreset } from "../../src/data/transforms/presets.js";
 import { Rng } from "../../src/data/transforms/rng.js";
-import { F, manualSeed, noGrad, saveSafetensors, scope, type Tensor } from "../../src/engine/index.js";
+import { F, manualSeed, memory, noGrad, saveSafetensors, scope, type Tensor } from "../../src/engine/index.js";
+import { planFromRun } from "../../src/eval/plan.js";
+import { evaluatePlan } from "../../src/eval/run.js";
 import { PsnrMeter } from "../../src/metrics/psnr.js";
 import { buildArch } from "../../src/models/index.js";
 import type { Module } from "../../src/nn/module.js";
@@ -108,6 +110,9 @@ test("eval --run: an SR4IR run's SR net into its task net, as the same pipeline 
   const hr = evalJson("--run", h2t);
   assert.equal(hr.setting, "H→T");
   assert.deepEqual(Object.keys(hr.metrics).sort(), ["top1", "top5"], "no PSNR for HR inputs");
+  // A config evaluates the run it produced (SR4IR's --test_only).
+  const byConfig = evalJson("--config", join(TMP, "t_014_SR4IR.yaml"), "--out", join(TMP, "runs"));
+  assert.deepEqual(byConfig.metrics, r.metrics);
 });
 
 test("eval --sr bicubic --task <H→T run>: bicubic LR through the fixed task net; data from the task's run", async () => {
@@ -148,6 +153,16 @@ test("eval --visualize writes LR/SR/HR images and a captioned grid; human-readab
   const inRun = tasksr("eval", "--run", h2t, "--visualize", "--vis-count", "1", "--limit", "4", "--device", "cpu");
   assert.equal(inRun.status, 0, inRun.stderr);
   assert.ok(existsSync(join(h2t, "visualize", "000_0_hr.png")));
+});
+
+test("evaluatePlan in-process frees every tensor it creates, visualisation included", async () => {
+  const before = memory().liveTensors;
+  const plan = await planFromRun(sr4ir, { device: "cpu", limit: 8 });
+  const r = await evaluatePlan(plan, { device: "cpu", visualize: { dir: join(TMP, "vis-leak"), count: 4 } });
+  plan.dispose();
+  assert.equal(r.images, 8);
+  assert.equal(r.visualized?.length, 4 * 3 + 1);
+  assert.equal(memory().liveTensors, before, "live tensors back to the starting count");
 });
 
 test("eval, segmentation: sizes off the scale grid are padded and cropped back; masks are colourised", async () => {
@@ -192,6 +207,8 @@ test("eval, segmentation: sizes off the scale grid are padded and cropped back; 
 });
 
 test("eval: wrong combinations and inputs are one clear error each", async () => {
+  const untrained = join(TMP, "t_099_untrained.yaml");
+  writeFileSync(untrained, stringify(tinyConfig("t_099_untrained", "hr2task")));
   const cases: [string[], RegExp][] = [
     [[], /say what to evaluate: --run <dir>, --config <yaml>, or --sr <X> --task <Y>/],
     [["--sr", "bicubic"], /--sr and --task go together/],
@@ -205,6 +222,10 @@ test("eval: wrong combinations and inputs are one clear error each", async () =>
     [["--sr", "bicubic", "--task", h2t, "--limit", "0"], /--limit must be a positive integer, got "0"/],
     [["--sr", h2t, "--task", h2t], /--sr .*t_000_H2T: the run \(recipe hr2task\) has no SR network/],
     [["--sr", "bicubic", "--task", h2t, "--visualize"], /--visualize needs a folder here/],
+    [
+      ["--config", untrained, "--out", join(TMP, "runs")],
+      /has no trained task network and the config names no taskNet\.weights; train it first/,
+    ],
   ];
   for (const [args, want] of cases) {
     assert.match(
