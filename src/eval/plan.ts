@@ -86,27 +86,13 @@ function inputOf(
   return { input: { kind: "sr", net: sr!.net }, label: `SR ${sr!.description}` };
 }
 
-function plan(
-  cfg: RunConfig,
-  val: Dataset,
-  input: PipelineInput,
-  inputLabel: string,
-  task: LoadedTask,
-  setting: string,
-  sr?: LoadedSr,
-  runDir?: string,
-): EvalPlan {
+/** Completes a plan with the disposal of its networks. */
+function withDispose(p: Omit<EvalPlan, "dispose">, sr: LoadedSr | undefined): EvalPlan {
   return {
-    cfg,
-    val,
-    input,
-    inputLabel,
-    task,
-    setting,
-    ...(runDir ? { runDir } : {}),
+    ...p,
     dispose() {
       sr?.net.dispose();
-      task.adapter.net.dispose();
+      p.task.adapter.net.dispose();
     },
   };
 }
@@ -124,7 +110,10 @@ export async function planFromRun(dir: string, o: PlanOptions): Promise<EvalPlan
     throw err;
   }
   const { input, label } = inputOf(cfg.recipe.name, sr, cfg.scale);
-  return plan(cfg, val, input, label, task, SETTING_LABELS[cfg.recipe.name], sr, dir);
+  return withDispose(
+    { cfg, val, input, inputLabel: label, task, setting: SETTING_LABELS[cfg.recipe.name], runDir: dir },
+    sr,
+  );
 }
 
 /** A config: its run folder when that finished, else the networks with the weights the config names. */
@@ -176,7 +165,7 @@ export async function planFromConfig(
         }
       : undefined;
   const { input, label } = inputOf(cfg.recipe.name, loaded, cfg.scale);
-  return plan(cfg, val, input, label, task, SETTING_LABELS[cfg.recipe.name], loaded);
+  return withDispose({ cfg, val, input, inputLabel: label, task, setting: SETTING_LABELS[cfg.recipe.name] }, loaded);
 }
 
 export interface PairOptions extends PlanOptions {
@@ -227,13 +216,6 @@ export async function planFromPair(srSpec: string, taskSpec: string, o: PairOpti
       : { kind: "interpolate", mode: srSpec as "bicubic" | "bilinear" };
   const inputLabel = sr ? `SR ${sr.description}` : srSpec === "hr" ? "HR" : `${srSpec} x${scale}`;
   const from = task.cfg ? SETTING_LABELS[task.cfg.recipe.name] : task.arch;
-  return plan(
-    cfg,
-    val,
-    input,
-    inputLabel,
-    task,
-    `${sr ? (sr.cfg ? SETTING_LABELS[sr.cfg.recipe.name] : sr.arch) : srSpec} → ${from} task net`,
-    sr,
-  );
+  const srName = sr ? (sr.cfg ? SETTING_LABELS[sr.cfg.recipe.name] : sr.arch) : srSpec;
+  return withDispose({ cfg, val, input, inputLabel, task, setting: `${srName} → ${from} task net` }, sr);
 }
