@@ -33,7 +33,8 @@ export interface CompareRow {
 /** Per run, the values logged at each iteration (the last record wins where a resumed run logged one twice). */
 export type Curves = Map<string, { iter: number; values: Record<string, number> }[]>;
 
-const NOT_LOSSES = new Set(["type", "epoch", "iter", "imgPerSec"]);
+/** Logged values that are not losses: bookkeeping, throughput, and the staged loss weights of T→S runs. */
+const NOT_LOSSES = new Set(["type", "epoch", "iter", "imgPerSec", "alpha", "beta"]);
 
 export function readRow(dir: string): CompareRow {
   const r = readResults(dir);
@@ -57,7 +58,7 @@ export function readRow(dir: string): CompareRow {
   return row;
 }
 
-/** Training records of a run's metrics.jsonl: loss values by iteration (learning rates and throughput left out). */
+/** Training records of a run's metrics.jsonl: loss values by iteration (learning rates, loss weights and throughput left out). */
 export function readCurves(dir: string): { iter: number; values: Record<string, number> }[] {
   const f = join(dir, "metrics.jsonl");
   if (!existsSync(f)) return [];
