@@ -5,15 +5,18 @@
 import { Command, CommanderError } from "commander";
 import { TasksrError } from "../errors.js";
 import { registerBench } from "./commands/bench.js";
+import { registerCompare } from "./commands/compare.js";
 import { registerConvert } from "./commands/convert.js";
 import { registerDegrade } from "./commands/degrade.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerEval } from "./commands/eval.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerMetrics } from "./commands/metrics.js";
 import { registerStudy } from "./commands/study.js";
 import { registerSynth } from "./commands/synth.js";
 import { registerTrain } from "./commands/train.js";
+import { registerUpscale } from "./commands/upscale.js";
 import { packageVersion } from "./version.js";
 
 export function buildProgram(): Command {
@@ -41,6 +44,9 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerDegrade(program);
   registerTrain(program);
+  registerUpscale(program);
+  registerEval(program);
+  registerCompare(program);
   registerStudy(program);
   registerSynth(program);
   registerDemo(program);

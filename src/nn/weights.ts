@@ -9,8 +9,14 @@ import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import type { LoadOptions, LoadReport, Module } from "./module.js";
 
-/** Reads a weights file into a name -> tensor map (caller disposes the tensors). */
-export function readWeights(path: string, key?: string): Map<string, Tensor> {
+/** A weights file's tensors (owned by the caller) and its string metadata (safetensors only; empty for .pth). */
+export interface WeightsFile {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+/** Reads a weights file with its metadata; `key` selects a nested state dict (safetensors: a key prefix). */
+export function readWeightsFile(path: string, key?: string): WeightsFile {
   let head: Buffer;
   try {
     const fd = openSync(path, "r");
@@ -23,7 +29,7 @@ export function readWeights(path: string, key?: string): Map<string, Tensor> {
   // safetensors starts with a little-endian header length followed by '{'.
   if (head[8] === 0x7b) {
     const f = loadSafetensors(path);
-    if (key === undefined) return f.tensors;
+    if (key === undefined) return f;
     const prefix = `${key}.`;
     const out = new Map<string, Tensor>();
     for (const [k, t] of f.tensors) {
@@ -31,9 +37,14 @@ export function readWeights(path: string, key?: string): Map<string, Tensor> {
       else t.dispose();
     }
     if (out.size === 0) throw new TasksrError("E_BAD_FILE", `${path}: no tensors under key prefix "${prefix}"`);
-    return out;
+    return { tensors: out, metadata: f.metadata };
   }
-  return loadPth(path, { key });
+  return { tensors: loadPth(path, { key }), metadata: {} };
+}
+
+/** Reads a weights file into a name -> tensor map (caller disposes the tensors). */
+export function readWeights(path: string, key?: string): Map<string, Tensor> {
+  return readWeightsFile(path, key).tensors;
 }
 
 /** Loads a weights file into `net` by state-dict key; see Module.loadStateDict for strict/remap. */

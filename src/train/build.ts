@@ -69,7 +69,7 @@ const transformOptions = z.strictObject({
   hflip: z.number().min(0).max(1).optional(),
 });
 
-function presets(cfg: RunConfig): { train: Transform; val: Transform } {
+export function presets(cfg: RunConfig): { train: Transform; val: Transform } {
   const parsed = transformOptions.safeParse(cfg.data.transforms);
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `data.transforms.${i.path.join(".")}: ${i.message}`).join("; ");
@@ -86,7 +86,7 @@ function presets(cfg: RunConfig): { train: Transform; val: Transform } {
   }
 }
 
-function loadNetWeights(
+export function loadNetWeights(
   net: Module<never[], unknown>,
   c: { weights?: string; weightsKey?: string; strict: boolean },
   where: string,
@@ -102,7 +102,7 @@ function loadNetWeights(
   }
 }
 
-function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
+export function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
   const opts = { numClasses, ...cfg.taskNet.options };
   switch (cfg.task) {
     case "classification":

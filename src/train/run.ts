@@ -46,6 +46,8 @@ export interface RunResults {
   task: string;
   scale: number;
   configHash: string;
+  /** Folder the config's relative data and weights paths were resolved from. */
+  baseDir?: string;
   iterations: number;
   seconds: number;
   final: Record<string, number>;
@@ -102,6 +104,7 @@ export async function trainRun(
       task: cfg.task,
       scale: cfg.scale,
       configHash: configHash(cfg),
+      baseDir: resolve(o.baseDir ?? "."),
       iterations: result.iterations,
       seconds: result.seconds,
       final: result.final ? flatEval(result.final) : {},

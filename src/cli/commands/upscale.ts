@@ -1,0 +1,122 @@
+/**
+ * `tasksr upscale --sr <run|checkpoint|weights> <input image|dir> <output> [--tile N --overlap M]`: SR inference
+ * on images of any size, tile by tile (src/infer/tile.ts), with a progress bar on a terminal. A folder input is
+ * processed recursively and mirrored into the output folder with the same file names (formats other than
+ * PNG/JPEG/WebP are written as .png). Ctrl-C stops after the current tile.
+ */
+import { mkdir, stat } from "node:fs/promises";
+import { basename, dirname, extname, join } from "node:path";
+import type { Command } from "commander";
+import { IMAGE_EXTENSIONS, listFilesRecursive } from "../../data/datasets/files.js";
+import { TasksrError } from "../../errors.js";
+
+interface RawOptions {
+  sr: string;
+  arch?: string;
+  scale?: string;
+  tile: string;
+  overlap: string;
+  device: string;
+}
+
+const WRITABLE = [".png", ".jpg", ".jpeg", ".webp"];
+
+function int(flag: string, v: string, min: number): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < min) {
+    throw new TasksrError("E_CLI_ARG", `${flag} must be an integer >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+/** Output name for an input file: the same name, or .png when the format cannot be written. */
+const outputName = (rel: string): string =>
+  WRITABLE.includes(extname(rel).toLowerCase()) ? rel : `${rel.slice(0, rel.length - extname(rel).length)}.png`;
+
+export function registerUpscale(program: Command): void {
+  program
+    .command("upscale")
+    .description("super-resolve images of any size with a trained SR network (tiled, with a progress bar)")
+    .argument("<input>", "LR image, or a folder of images (searched recursively)")
+    .argument("<output>", "output image file, or a folder (created; file names kept)")
+    .requiredOption("--sr <run|checkpoint|weights>", "run folder, tasksr checkpoint, safetensors or EDSR/DBPN .pt/.pth")
+    .option("--arch <name>", "SR architecture of plain weights without metadata (e.g. edsr-baseline, dbpn)")
+    .option("--scale <s>", "scale of plain weights without metadata")
+    .option("--tile <n>", "LR tile side in pixels (0 = whole image at once)", "512")
+    .option("--overlap <m>", "LR pixels of context around each tile (exact when >= the receptive field)", "40")
+    .option("--device <device>", "cpu, cuda, cuda:N or auto", "auto")
+    .action(async (input: string, output: string, o: RawOptions) => {
+      const tile = int("--tile", o.tile, 0);
+      const overlap = int("--overlap", o.overlap, 0);
+      const scale = o.scale === undefined ? undefined : int("--scale", o.scale, 1);
+      const info = await stat(input).catch(() => {
+        throw new TasksrError("E_CLI_ARG", `input ${input} does not exist`);
+      });
+      let jobs: { from: string; to: string; name: string }[];
+      if (info.isDirectory()) {
+        const files = await listFilesRecursive(input, IMAGE_EXTENSIONS, "input");
+        if (files.length === 0) throw new TasksrError("E_CLI_ARG", `input folder ${input} holds no image`);
+        jobs = files.map((rel) => ({ from: join(input, rel), to: join(output, outputName(rel)), name: rel }));
+      } else {
+        const toFile = IMAGE_EXTENSIONS.some((e) => output.toLowerCase().endsWith(e));
+        if (toFile && !WRITABLE.includes(extname(output).toLowerCase())) {
+          throw new TasksrError("E_CLI_ARG", `output ${output}: write .png, .jpg or .webp`);
+        }
+        const name = basename(input);
+        jobs = [{ from: input, to: toFile ? output : join(output, outputName(name)), name }];
+      }
+      // The engine loads only after the arguments are checked.
+      const { resolveDevice } = await import("../../engine/system.js");
+      const { loadSr } = await import("../../infer/sources.js");
+      const { upscaleTiled } = await import("../../infer/tile.js");
+      const { imagesToTensor, tensorToImages } = await import("../../data/degrade/image_tensor.js");
+      const { readImage, writeImage } = await import("../../data/io/image.js");
+      const { ProgressBar } = await import("../progress.js");
+      const device = resolveDevice(o.device);
+      const sr = loadSr(o.sr, { arch: o.arch, scale, device });
+      const ac = new AbortController();
+      const onSigint = () => {
+        if (ac.signal.aborted) process.exit(130);
+        ac.abort();
+      };
+      process.on("SIGINT", onSigint);
+      const t0 = performance.now();
+      let done = 0;
+      try {
+        for (const job of jobs) {
+          const img = await readImage(job.from);
+          const lr = imagesToTensor([img], device); // [1, 3, h, w]
+          const bar = new ProgressBar(`[${done + 1}/${jobs.length}] ${job.name}`, "tiles");
+          let out: Awaited<ReturnType<typeof upscaleTiled>>;
+          try {
+            out = await upscaleTiled(sr.net, lr, {
+              tile,
+              overlap,
+              signal: ac.signal,
+              onProgress: (d, n) => bar.update(d, n),
+            });
+          } finally {
+            lr.dispose();
+            bar.finish();
+          }
+          const [image] = tensorToImages(out);
+          out.dispose();
+          await mkdir(dirname(job.to), { recursive: true });
+          await writeImage(job.to, image!);
+          done++;
+        }
+      } catch (err) {
+        if (ac.signal.aborted) {
+          console.error(`tasksr upscale: stopped after ${done} of ${jobs.length} image(s)`);
+          process.exitCode = 130;
+          return;
+        }
+        throw err;
+      } finally {
+        process.off("SIGINT", onSigint);
+        sr.net.dispose();
+      }
+      const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+      console.log(`upscaled ${done} image(s) with ${sr.description} in ${seconds} s -> ${output}`);
+    });
+}

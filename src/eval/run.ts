@@ -1,0 +1,127 @@
+/**
+ * Runs an evaluation plan: validation batches -> LR synthesis -> the plan's input (SR network, interpolation or HR)
+ * -> task network, reporting the task metric, PSNR under both protocols and SSIM (src/train/evaluate.ts).
+ *
+ * HR images whose sides are not multiples of the scale (VOC segmentation at short side 520) are padded at the
+ * bottom/right by replication before the LR is made, and the SR output is cropped back to the HR size
+ * (SR4IR's segmentation evaluation, methods.md A4).
+ */
+import type { RunConfig } from "../config/schema.js";
+import { cropTo, padToMultiple } from "../data/degrade/pad.js";
+import { Degradation } from "../data/degrade/pipeline.js";
+import { type Batch, collateFor } from "../data/loader/collate.js";
+import { DataLoader } from "../data/loader/loader.js";
+import type { Target, Task } from "../data/types.js";
+import { noGrad } from "../engine/autograd.js";
+import * as F from "../engine/functional.js";
+import type { Tensor } from "../engine/tensor.js";
+import { PRIMARY_METRIC } from "../report/settings.js";
+import { presets } from "../train/build.js";
+import { evaluatePipeline } from "../train/evaluate.js";
+import { flatEval } from "../train/trainer.js";
+import type { EvalPlan, PipelineInput } from "./plan.js";
+import { Visualizer } from "./visualize.js";
+
+export interface EvalReport {
+  /** Paper setting name, or "<input> → <task net>" for --sr/--task pairs. */
+  setting: string;
+  run?: string;
+  task: Task;
+  scale: number;
+  /** What the task network saw, e.g. "SR runs/x/sr.safetensors (edsr-tiny x4)". */
+  input: string;
+  taskNet: string;
+  /** Key of the task's headline metric in `metrics` (top1, mIoU, AP). */
+  primary: string;
+  images: number;
+  seconds: number;
+  /** Task metrics (percent), psnr_sr4ir / psnr_basicsr (dB) and ssim. */
+  metrics: Record<string, number>;
+  /** Files written by --visualize. */
+  visualized?: string[];
+}
+
+export interface EvaluateOptions {
+  device: string;
+  /** Write visualisations of the first `count` images into `dir`. */
+  visualize?: { dir: string; count?: number };
+  onProgress?: (images: number, total: number) => void;
+}
+
+/** The task network's input for an LR batch, at the HR batch's size (the caller's scope owns it). */
+function inputFn(input: PipelineInput, cfg: RunConfig): (lr: Tensor, hr: Tensor) => Tensor {
+  switch (input.kind) {
+    case "hr":
+      return (_lr, hr) => hr.alias();
+    case "interpolate":
+      // Bilinear uses align_corners true (SR4IR's L→T upsampler), bicubic false (its bicubic "SR net").
+      return (lr, hr) =>
+        cropTo(
+          F.interpolate(lr, {
+            size: [lr.shape[2]! * cfg.scale, lr.shape[3]! * cfg.scale],
+            mode: input.mode,
+            alignCorners: input.mode === "bilinear",
+          }),
+          hr.shape[2]!,
+          hr.shape[3]!,
+        );
+    case "sr":
+      return (lr, hr) =>
+        cropTo(
+          noGrad(() => input.net.call(lr)),
+          hr.shape[2]!,
+          hr.shape[3]!,
+        );
+  }
+}
+
+export async function evaluatePlan(plan: EvalPlan, o: EvaluateOptions): Promise<EvalReport> {
+  const cfg = plan.cfg;
+  const loader = new DataLoader<Target, Batch>(plan.val, {
+    batchSize: cfg.eval.batchSize,
+    collate: collateFor(cfg.task, { device: o.device, scale: cfg.scale }),
+    transform: presets(cfg).val,
+    prefetch: cfg.data.prefetch,
+  });
+  const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed });
+  const toInput = inputFn(plan.input, cfg);
+  const inputName = plan.input.kind === "interpolate" ? plan.input.mode : plan.input.kind;
+  const vis = o.visualize
+    ? new Visualizer({ ...o.visualize, classes: plan.val.classes, inputName }, plan.task.adapter.net)
+    : undefined;
+  const result = await evaluatePipeline({
+    batches: loader.epoch(0),
+    degrade: async (hr) => {
+      const padded = padToMultiple(hr, cfg.scale, "replicate");
+      try {
+        return await degradation.apply(padded.x);
+      } finally {
+        padded.x.dispose();
+      }
+    },
+    input: (lr, batch) => {
+      const x = toInput(lr, batch.hr);
+      vis?.capture(lr, x, batch);
+      return x;
+    },
+    evaluator: plan.task.adapter.evaluator(),
+    psnr: plan.input.kind === "hr" ? undefined : cfg.eval.psnr,
+    ssim: cfg.eval.ssim,
+    scale: cfg.scale,
+    onProgress: (n) => o.onProgress?.(n, plan.val.length),
+  });
+  const report: EvalReport = {
+    setting: plan.setting,
+    ...(plan.runDir ? { run: plan.runDir } : {}),
+    task: cfg.task,
+    scale: cfg.scale,
+    input: plan.inputLabel,
+    taskNet: plan.task.description,
+    primary: PRIMARY_METRIC[cfg.task],
+    images: result.images,
+    seconds: result.seconds,
+    metrics: flatEval(result),
+  };
+  if (vis) report.visualized = await vis.write();
+  return report;
+}
