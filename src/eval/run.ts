@@ -1,14 +1,10 @@
 /**
  * Runs an evaluation plan: validation batches -> LR synthesis -> the plan's input (SR network, interpolation or HR)
  * -> task network, reporting the task metric, PSNR under both protocols and SSIM (src/train/evaluate.ts).
- *
- * HR images whose sides are not multiples of the scale (VOC segmentation at short side 520) are padded at the
- * bottom/right by replication before the LR is made, and the SR output is cropped back to the HR size
- * (SR4IR's segmentation evaluation, methods.md A4).
+ * The pipeline is the trainer's evaluation (padding of HR sides to a multiple of the scale and cropping back, the
+ * fixed evaluation LR stream), so `tasksr eval --run` reproduces the numbers of the run's final evaluation.
  */
 import type { RunConfig } from "../config/schema.js";
-import { cropTo, padToMultiple } from "../data/degrade/pad.js";
-import { Degradation } from "../data/degrade/pipeline.js";
 import { type Batch, collateFor } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
 import type { Target, Task } from "../data/types.js";
@@ -16,7 +12,7 @@ import { noGrad } from "../engine/autograd.js";
 import * as F from "../engine/functional.js";
 import type { Tensor } from "../engine/tensor.js";
 import { PRIMARY_METRIC } from "../report/settings.js";
-import { presets } from "../train/build.js";
+import { evalDegradation, presets } from "../train/build.js";
 import { evaluatePipeline } from "../train/evaluate.js";
 import { flatEval } from "../train/trainer.js";
 import type { EvalPlan, PipelineInput } from "./plan.js";
@@ -54,24 +50,16 @@ function inputFn(input: PipelineInput, cfg: RunConfig): (lr: Tensor, hr: Tensor)
     case "hr":
       return (_lr, hr) => hr.alias();
     case "interpolate":
-      // Bilinear uses align_corners true (SR4IR's L→T upsampler), bicubic false (its bicubic "SR net").
-      return (lr, hr) =>
-        cropTo(
-          F.interpolate(lr, {
-            size: [lr.shape[2]! * cfg.scale, lr.shape[3]! * cfg.scale],
-            mode: input.mode,
-            alignCorners: input.mode === "bilinear",
-          }),
-          hr.shape[2]!,
-          hr.shape[3]!,
-        );
+      // Bilinear uses align_corners true (SR4IR's L→T upsampler), bicubic false (its bicubic "SR net"). The output
+      // has the padded HR size; evaluatePipeline crops it back.
+      return (lr) =>
+        F.interpolate(lr, {
+          size: [lr.shape[2]! * cfg.scale, lr.shape[3]! * cfg.scale],
+          mode: input.mode,
+          alignCorners: input.mode === "bilinear",
+        });
     case "sr":
-      return (lr, hr) =>
-        cropTo(
-          noGrad(() => input.net.call(lr)),
-          hr.shape[2]!,
-          hr.shape[3]!,
-        );
+      return (lr) => noGrad(() => input.net.call(lr));
   }
 }
 
@@ -83,7 +71,6 @@ export async function evaluatePlan(plan: EvalPlan, o: EvaluateOptions): Promise<
     transform: presets(cfg).val,
     prefetch: cfg.data.prefetch,
   });
-  const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed });
   const toInput = inputFn(plan.input, cfg);
   const inputName = plan.input.kind === "interpolate" ? plan.input.mode : plan.input.kind;
   const vis = o.visualize
@@ -91,19 +78,9 @@ export async function evaluatePlan(plan: EvalPlan, o: EvaluateOptions): Promise<
     : undefined;
   const result = await evaluatePipeline({
     batches: loader.epoch(0),
-    degrade: async (hr) => {
-      const padded = padToMultiple(hr, cfg.scale, "replicate");
-      try {
-        return await degradation.apply(padded.x);
-      } finally {
-        padded.x.dispose();
-      }
-    },
-    input: (lr, batch) => {
-      const x = toInput(lr, batch.hr);
-      vis?.capture(lr, x, batch);
-      return x;
-    },
+    degrade: evalDegradation(cfg),
+    input: (lr, batch) => toInput(lr, batch.hr),
+    observe: vis ? (lr, x, batch) => vis.capture(lr, x, batch) : undefined,
     evaluator: plan.task.adapter.evaluator(),
     psnr: plan.input.kind === "hr" ? undefined : cfg.eval.psnr,
     ssim: cfg.eval.ssim,

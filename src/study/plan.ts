@@ -8,8 +8,9 @@ import { join, resolve } from "node:path";
 import { RECIPE_NETS, validateRun } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { TasksrError } from "../errors.js";
+import { SETTING_ORDER } from "../report/settings.js";
 import { runFiles } from "../train/run.js";
-import { SETTINGS, type Setting, type StudyConfig } from "./schema.js";
+import type { Setting, StudyConfig } from "./schema.js";
 
 export interface PlannedRun {
   seed: number;
@@ -56,7 +57,7 @@ export function planStudy(study: StudyConfig, o: { out: string; where: string })
     // Absolute, so that the linked weights do not depend on the folder relative config paths are resolved from.
     const out = seedDir(resolve(o.out), study.name, seed);
     const weights = (s: Setting, net: "sr" | "task") => runFiles(join(out, s))[net];
-    for (const setting of SETTINGS.filter(has)) {
+    for (const setting of SETTING_ORDER.filter(has)) {
       const nets = RECIPE_NETS[setting];
       let raw = deepMerge(study.base, study.overrides[setting] ?? {});
       raw = deepMerge(raw, { name: setting, recipe: { ...(study.recipes[setting] ?? {}), name: setting } });

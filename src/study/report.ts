@@ -4,13 +4,9 @@
  * Every number comes from the runs' evaluations; nothing here is typed in by hand.
  */
 import type { Task } from "../data/types.js";
-import type { EvalResult } from "../train/evaluate.js";
-import { flatEval } from "../train/trainer.js";
+import { METRIC_LABELS, PRIMARY_METRIC, SETTING_LABELS } from "../report/settings.js";
 import type { StudyResult } from "./run.js";
-import { SETTING_LABELS, type Setting } from "./schema.js";
-
-/** The headline metric of each task (A11). */
-export const PRIMARY_METRIC: Record<Task, string> = { classification: "top1", segmentation: "mIoU", detection: "AP" };
+import type { Setting } from "./schema.js";
 
 /** Columns of both tables after the headline metric. */
 const QUALITY = ["psnr_sr4ir", "psnr_basicsr", "ssim"] as const;
@@ -71,7 +67,7 @@ export function buildReport(r: StudyResult): StudyReport {
   const tdsrView = names.map((name) => ({
     id: name,
     label: name,
-    metrics: aggregate(r.tdsr.map((s) => flatEval(s.rows.find((row) => row.name === name)?.result as EvalResult))),
+    metrics: aggregate(r.tdsr.map((s) => s.rows.find((row) => row.name === name)?.metrics ?? {})),
   }));
   return {
     name: r.study.name,
@@ -89,7 +85,7 @@ const fmt = (s: Stat | undefined, digits: number, seeds: number): string =>
   s === undefined ? "–" : seeds > 1 ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : s.mean.toFixed(digits);
 
 function table(rows: readonly ReportRow[], primary: string, seeds: number, withTime: boolean): string {
-  const head = [primary, "PSNR sr4ir (dB)", "PSNR-Y basicsr (dB)", "SSIM"];
+  const head = [primary, ...QUALITY].map((k) => METRIC_LABELS[k] ?? k);
   const lines = [
     `| setting | ${head.join(" | ")}${withTime ? " | train time (s) |" : " |"}`,
     `|---|${head.map(() => "---:").join("|")}|${withTime ? "---:|" : ""}`,

@@ -6,12 +6,27 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { configHash, RECIPE_NETS } from "../config/load.js";
+import { resolveDevice } from "../engine/system.js";
 import { TasksrError } from "../errors.js";
+import { planFromPair } from "../eval/plan.js";
+import { evaluatePlan } from "../eval/run.js";
+import { SETTING_LABELS } from "../report/settings.js";
 import type { RunResults } from "../train/run.js";
 import { readResults, readRunConfig, runFiles, trainRun } from "../train/run.js";
 import { type PlannedRun, planStudy } from "./plan.js";
-import { SETTING_LABELS, type StudyConfig } from "./schema.js";
-import { evaluateThroughTask, type ViewInput, type ViewRow } from "./tdsr-view.js";
+import type { StudyConfig } from "./schema.js";
+
+/** One input of the TDSR view and its metrics through the H→T network (flat: top1, psnr_sr4ir, ssim, ...). */
+export interface ViewRow {
+  name: string;
+  metrics: Record<string, number>;
+}
+
+/** `top1 91.20  psnr_sr4ir 24.31  ...` */
+const formatMetrics = (m: Record<string, number>): string =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ${v.toFixed(k === "ssim" ? 4 : 2)}`)
+    .join("  ");
 
 export interface StudyRun extends PlannedRun {
   results: RunResults;
@@ -65,25 +80,37 @@ function reusable(run: PlannedRun, replaceChanged: boolean): RunResults | undefi
   return existsSync(files.results) ? readResults(run.dir) : undefined;
 }
 
-/** The TDSR view's inputs for one seed: HR, bicubic and bilinear LR, then every SR network the study trained. */
-function viewInputs(runs: readonly StudyRun[]): ViewInput[] {
-  const inputs: ViewInput[] = [
-    { name: "HR", kind: "hr" },
-    { name: "bicubic", kind: "sr", arch: "bicubic" },
-    { name: "bilinear", kind: "sr", arch: "bilinear" },
+/** The TDSR view's inputs for one seed (`tasksr eval --sr` specs): HR, interpolated LR, every SR net trained. */
+function viewInputs(runs: readonly StudyRun[]): { name: string; spec: string }[] {
+  const inputs = [
+    { name: "HR", spec: "hr" },
+    { name: "bicubic", spec: "bicubic" },
+    { name: "bilinear", spec: "bilinear" },
   ];
   for (const r of runs) {
-    const sr = r.cfg.sr;
-    if (sr === undefined || !RECIPE_NETS[r.setting].trainsSr) continue;
-    inputs.push({
-      name: SETTING_LABELS[r.setting],
-      kind: "sr",
-      arch: sr.arch,
-      options: sr.options,
-      weights: runFiles(r.dir).sr,
-    });
+    if (RECIPE_NETS[r.setting].trainsSr) inputs.push({ name: SETTING_LABELS[r.setting], spec: r.dir });
   }
   return inputs;
+}
+
+/** The H→T task network of a seed judging every input (TDSR Table 1). */
+async function tdsrView(
+  h2tDir: string,
+  runs: readonly StudyRun[],
+  device: string,
+  baseDir?: string,
+): Promise<ViewRow[]> {
+  const rows: ViewRow[] = [];
+  for (const input of viewInputs(runs)) {
+    const plan = await planFromPair(input.spec, h2tDir, { device, baseDir });
+    try {
+      const report = await evaluatePlan(plan, { device });
+      rows.push({ name: input.name, metrics: report.metrics });
+    } finally {
+      plan.dispose();
+    }
+  }
+  return rows;
 }
 
 export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<StudyResult> {
@@ -120,11 +147,8 @@ export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<Stu
       const mine = runs.filter((r) => r.seed === seed);
       const h2t = plan.find((p) => p.seed === seed && p.setting === "hr2task")!;
       log(`[seed ${seed} | TDSR view] the H→T task network on HR, interpolated LR and each SR output`);
-      const rows = await evaluateThroughTask(h2t.cfg, runFiles(h2t.dir).task, viewInputs(mine), {
-        device: o.device,
-        baseDir: o.baseDir,
-        onRow: (row) => log(`[seed ${seed} | TDSR view] ${row.name}: ${JSON.stringify(row.result.task)}`),
-      });
+      const rows = await tdsrView(h2t.dir, mine, resolveDevice(o.device ?? h2t.cfg.device), o.baseDir);
+      for (const row of rows) log(`[seed ${seed} | TDSR view] ${row.name}: ${formatMetrics(row.metrics)}`);
       tdsr.push({ seed, rows });
     }
   }

@@ -5,29 +5,14 @@
  */
 import { z } from "zod";
 import type { RecipeName } from "../config/schema.js";
+import { SETTING_ORDER } from "../report/settings.js";
 
-/** The settings in the order they must run (S→T needs SR-FT's SR net, T→S and SR-FT's task view need H→T's). */
-export const SETTINGS = [
-  "hr2task",
-  "lr2task",
-  "sr-ft",
-  "sr2task",
-  "task2sr",
-  "joint",
-  "sr4ir",
-] as const satisfies readonly RecipeName[];
-export type Setting = (typeof SETTINGS)[number];
-
-/** The papers' names of the settings (SR4IR Table 1 / TDSR Table 1). */
-export const SETTING_LABELS: Record<Setting, string> = {
-  hr2task: "H→T",
-  lr2task: "L→T",
-  "sr-ft": "SR-FT",
-  sr2task: "S→T",
-  task2sr: "T→S",
-  joint: "S+T",
-  sr4ir: "SR4IR",
-};
+/**
+ * A setting is a recipe; a study runs its settings in the papers' table order, which is also the order they depend
+ * on each other (S→T needs SR-FT's SR net, T→S and SR-FT's task view need H→T's).
+ */
+export type Setting = RecipeName;
+const settingEnum = z.enum(SETTING_ORDER as [RecipeName, ...RecipeName[]]);
 
 const plainObject = z.record(z.string(), z.unknown());
 
@@ -37,13 +22,13 @@ export const StudyConfig = z.strictObject({
   /** A run config without `name` and `recipe`: task, scale, data, sr, taskNet, optim, schedule, train, eval. */
   base: plainObject,
   settings: z
-    .array(z.enum(SETTINGS))
+    .array(settingEnum)
     .min(1)
-    .default([...SETTINGS]),
+    .default([...SETTING_ORDER]),
   /** Recipe options per setting (the recipe block without `name`); the recipe schema supplies the defaults. */
-  recipes: z.partialRecord(z.enum(SETTINGS), plainObject).default({}),
+  recipes: z.partialRecord(settingEnum, plainObject).default({}),
   /** Values deep-merged over the base config for one setting (e.g. `{sr4ir: {train: {epochs: 8}}}`). */
-  overrides: z.partialRecord(z.enum(SETTINGS), plainObject).default({}),
+  overrides: z.partialRecord(settingEnum, plainObject).default({}),
   seeds: z.array(z.number().int().min(0)).min(1).default([0]),
   /**
    * The TDSR view: the H→T task network (frozen) evaluated on HR, on interpolated LR and on the output of every SR

@@ -130,6 +130,16 @@ export function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
   }
 }
 
+/**
+ * The LR synthesis of evaluations: its noise has its own stream, seeded alike for every run and every evaluation, so
+ * all settings and epochs (and `tasksr eval` afterwards) are judged on the same LR images, and evaluating does not
+ * shift the training noise.
+ */
+export function evalDegradation(cfg: RunConfig): (hr: Tensor) => Promise<Tensor> {
+  const d = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: EVAL_DEGRADE_SEED });
+  return (hr) => d.apply(hr);
+}
+
 /** A schedule for one parameter group with base lr `base` (durations in epochs become iterations). */
 export function makeSchedule(s: ScheduleConfig | undefined, base: number, itersPerEpoch: number): Schedule {
   if (s === undefined) return constant(base);
@@ -292,12 +302,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
 
   const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed });
   const cqmixGenerator = new Generator(cfg.train.seed + 1);
-  // Evaluation LR noise has its own stream, seeded alike for every run and every evaluation: all settings and
-  // epochs are judged on the same LR images, and evaluating does not shift the training noise.
-  const evalDegrade = () => {
-    const d = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: EVAL_DEGRADE_SEED });
-    return (hr: Tensor) => d.apply(hr);
-  };
+  const evalDegrade = () => evalDegradation(cfg);
   return {
     cfg,
     device,

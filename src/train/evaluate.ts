@@ -3,6 +3,8 @@
  * protocols and SSIM when the pipeline produces an SR image (A11, D). One function serves both report views:
  * SR4IR's (each setting's own networks) and TDSR's (one frozen task net fed every input kind).
  */
+
+import { cropTo, padToMultiple } from "../data/degrade/pad.js";
 import type { Batch } from "../data/loader/collate.js";
 import { cropBack, disposeBatch } from "../data/loader/collate.js";
 import { scope } from "../engine/scope.js";
@@ -14,7 +16,10 @@ import type { TaskEvaluator } from "./adapters/types.js";
 
 export interface EvalOptions {
   batches: AsyncIterable<Batch>;
-  /** LR synthesis for a HR batch (the caller of evaluatePipeline owns nothing: results are freed here). */
+  /**
+   * LR synthesis for a HR batch (the caller of evaluatePipeline owns nothing: results are freed here). The batch is
+   * first padded to a multiple of `scale`; `input` may return the padded size, which is cropped back.
+   */
   degrade: (hr: Tensor) => Promise<Tensor>;
   /** The image the task net (and the quality metrics) see for an LR batch. */
   input: (lr: Tensor, batch: Batch) => Tensor;
@@ -26,6 +31,8 @@ export interface EvalOptions {
   scale: number;
   /** Stop after this many images. */
   limit?: number;
+  /** Sees each batch's LR images and the task network's input (at the HR size), e.g. to visualise them. */
+  observe?: (lr: Tensor, x: Tensor, batch: Batch) => void;
   /** Called after each batch with the images done so far. */
   onProgress?: (images: number) => void;
   /**
@@ -70,12 +77,21 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
   let images = 0;
   for await (const batch of o.batches) {
     const n = batch.hr.shape[0]!;
+    const [h, w] = [batch.hr.shape[2]!, batch.hr.shape[3]!];
     let lr: Tensor | undefined;
     try {
-      lr = await o.degrade(batch.hr);
+      // HR sides that are not multiples of the scale (VOC segmentation at short side 520) are padded at the
+      // bottom/right by replication before the LR is made, and the task input is cropped back (A4).
+      const padded = h % o.scale || w % o.scale ? padToMultiple(batch.hr, o.scale, "replicate").x : undefined;
+      try {
+        lr = await o.degrade(padded ?? batch.hr);
+      } finally {
+        padded?.dispose();
+      }
       const l = lr;
       scope(() => {
-        const x = o.input(l, batch);
+        const x = cropTo(o.input(l, batch), h, w);
+        o.observe?.(l, x, batch);
         o.evaluator?.update(x, batch);
         if (psnr.length === 0) return;
         // Detection batches are padded: compare each image at its own size.

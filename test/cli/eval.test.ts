@@ -1,7 +1,7 @@
 // `tasksr eval` through the launcher on tiny runs trained in the test; the numbers are checked against the same
 // pipeline assembled in-process from library pieces (dataset, torch bicubic, networks, metric meters).
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -110,6 +110,10 @@ test("eval --run: an SR4IR run's SR net into its task net, as the same pipeline 
   const hr = evalJson("--run", h2t);
   assert.equal(hr.setting, "H→T");
   assert.deepEqual(Object.keys(hr.metrics).sort(), ["top1", "top5"], "no PSNR for HR inputs");
+  // The same pipeline as the run's own final evaluation (eval mode, fixed evaluation LR): the same numbers.
+  const final = (JSON.parse(readFileSync(join(sr4ir, "results.json"), "utf8")) as { final: Record<string, number> })
+    .final;
+  assert.deepEqual(r.metrics, final);
   // A config evaluates the run it produced (SR4IR's --test_only).
   const byConfig = evalJson("--config", join(TMP, "t_014_SR4IR.yaml"), "--out", join(TMP, "runs"));
   assert.deepEqual(byConfig.metrics, r.metrics);

@@ -122,7 +122,7 @@ test("a study trains its settings once, reuses finished runs, refuses a changed 
   );
   // The HR row of the TDSR view is the H→T run's own evaluation: same network, same images.
   const h2t = first.runs.find((r) => r.seed === 0 && r.setting === "hr2task")!;
-  assert.equal(first.tdsr[0]!.rows[0]!.result.task.top1, h2t.results.final.top1);
+  assert.equal(first.tdsr[0]!.rows[0]!.metrics.top1, h2t.results.final.top1);
 
   const again = await runStudy(study, { out, where: "tiny.yaml", log: () => {} });
   assert.ok(
