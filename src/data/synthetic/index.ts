@@ -30,7 +30,7 @@ import {
 export type { SyntheticTask } from "./common.js";
 
 /** Bumped whenever the drawing changes, so that `ensureSynthetic` regenerates trees made by older code. */
-export const SYNTHETIC_VERSION = 1;
+export const SYNTHETIC_VERSION = 2;
 /** Manifest file name inside a synthetic tree. */
 export const SYNTHETIC_MANIFEST = "synthetic.json";
 
