@@ -5,7 +5,7 @@ import { createDataset } from "../../src/data/datasets/registry.js";
 import type { Image } from "../../src/data/io/image.js";
 import { detectionSynthSchema, drawDetectionSample } from "../../src/data/synthetic/detection.js";
 import { generateSynthetic } from "../../src/data/synthetic/index.js";
-import { inkAt, TEXTURES, type Texture } from "../../src/data/synthetic/textures.js";
+import { inkAt, REGION_TEXTURES, type Texture } from "../../src/data/synthetic/textures.js";
 import type { BoxTarget } from "../../src/data/types.js";
 import { tempDir } from "../support/data_trees.js";
 import { countFiles, fails, treeDigest } from "../support/synthetic.js";
@@ -60,7 +60,7 @@ test("detection trees are byte-identical for the same seed and differ for anothe
 
 test("the coco-det loader reads every drawn object with its exact box, inside the image", async () => {
   const r = await generateSynthetic("detection", join(tempDir("synth-det"), "d"), { ...TINY, size: 64 });
-  assert.deepEqual(r.classes, ["vlines", "hlines", "checker", "dots", "grid"]);
+  assert.deepEqual(r.classes, ["vlines", "hlines", "checker", "vlines3", "grid3"]);
   const o = detectionSynthSchema.parse({ ...TINY, size: 64 });
   for (const split of ["train", "val"] as const) {
     const ds = await createDataset(r[split], { where: `data.${split}` });
@@ -84,7 +84,7 @@ test("the coco-det loader reads every drawn object with its exact box, inside th
         assert.ok(b.x >= 0 && b.y >= 0 && b.x + b.w <= 64 && b.y + b.h <= 64, `box ${k} of ${s.id} leaves the image`);
         assert.ok(b.w >= 8 && b.h >= 8 && b.w <= 16 && b.h <= 16);
         // The box holds its class texture exactly; one pixel more on any side does not.
-        const tex = TEXTURES[b.label]!;
+        const tex = REGION_TEXTURES[b.label]!;
         assert.ok(fitsTexture(s.image, tex, b.x, b.y, b.x + b.w, b.y + b.h), `box ${k} of ${s.id} is not ${tex.name}`);
         const grown = [
           [b.x - 1, b.y, b.x + b.w, b.y + b.h],

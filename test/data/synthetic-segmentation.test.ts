@@ -23,7 +23,7 @@ test("segmentation trees are byte-identical for the same seed and differ for ano
 
 test("the voc-seg loader opens the tree; masks hold only class indices and 255 and match the drawing", async () => {
   const r = await generateSynthetic("segmentation", join(tempDir("synth-seg"), "d"), TINY);
-  assert.deepEqual(r.classes, ["background", "vlines", "hlines", "checker", "dots", "grid"]);
+  assert.deepEqual(r.classes, ["background", "vlines", "hlines", "checker", "vlines3", "grid3"]);
   assert.deepEqual(r.val, { type: "voc-seg", root: r.root, split: "val", classes: r.classes });
   const train = await createDataset(r.train, { where: "data.train" });
   const val = await createDataset(r.val, { where: "data.val" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { inkAt, TEXTURES, type Texture } from "../../src/data/synthetic/textures.js";
+import { inkAt, REGION_TEXTURES, TEXTURES, type Texture } from "../../src/data/synthetic/textures.js";
 
 const lcm = (a: number, b: number): number => {
   const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
@@ -36,4 +36,16 @@ test("no two textures coincide under shifts or flips, and none is blank or solid
     }
   }
   assert.equal(new Set(TEXTURES.map((t) => t.name)).size, TEXTURES.length);
+});
+
+test("segmentation and detection take every texture once, period-2 ones first", () => {
+  assert.deepEqual(REGION_TEXTURES.map((t) => t.name).sort(), TEXTURES.map((t) => t.name).sort());
+  assert.deepEqual(
+    REGION_TEXTURES.slice(0, 3).map((t) => [t.width, t.height]),
+    [
+      [2, 1],
+      [1, 2],
+      [2, 2],
+    ],
+  );
 });

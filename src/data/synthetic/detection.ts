@@ -12,13 +12,13 @@ import { writeImage } from "../io/image.js";
 import type { Rng } from "../transforms/rng.js";
 import { checkCommon, commonFields, forEachLimited, type SyntheticSplit, sampleRng } from "./common.js";
 import { Canvas, drawBackground, drawDecoys, fillTexture, paperAndInk, rect } from "./draw.js";
-import { TEXTURES, type Texture } from "./textures.js";
+import { REGION_TEXTURES, type Texture } from "./textures.js";
 
 export const detectionSynthSchema = z
   .strictObject({
     ...commonFields({ train: 1000, val: 200, size: 96 }),
-    /** Number of object categories (the first textures of the bank). */
-    classes: z.number().int().min(1).max(TEXTURES.length).default(5),
+    /** Number of object categories (the first of REGION_TEXTURES). */
+    classes: z.number().int().min(1).max(REGION_TEXTURES.length).default(5),
     /** Most objects per image (at least 1; fewer when they do not fit). */
     maxObjects: z.number().int().min(1).max(16).default(4),
   })
@@ -27,7 +27,7 @@ export type DetectionSynthOptions = z.input<typeof detectionSynthSchema>;
 export type DetectionSynthConfig = z.output<typeof detectionSynthSchema>;
 
 export const detectionClassNames = (o: DetectionSynthConfig): string[] =>
-  TEXTURES.slice(0, o.classes).map((t) => t.name);
+  REGION_TEXTURES.slice(0, o.classes).map((t) => t.name);
 
 const NOISE_SIGMA = 2;
 
@@ -88,7 +88,7 @@ export function drawDetectionSample(
   index: number,
 ): { image: Image; objects: SyntheticObject[] } {
   const rng = sampleRng(o.seed, "detection", split, index);
-  return drawDetectionScene(rng, o.size, TEXTURES.slice(0, o.classes), o.maxObjects);
+  return drawDetectionScene(rng, o.size, REGION_TEXTURES.slice(0, o.classes), o.maxObjects);
 }
 
 /** Writes both splits under `root` (which must exist). */

@@ -139,8 +139,14 @@ export function randomShape(rng: Rng, width: number, height: number, lo: number,
     case 1:
       return ellipse(cx, cy, w / 2, h / 2);
     default: {
-      const pt = (): [number, number] => [cx + rng.uniform(-w, w) / 2, cy + rng.uniform(-h, h) / 2];
-      return triangle([pt(), pt(), pt()]);
+      // Corners about 120 degrees apart on the ellipse, so triangles are never slivers.
+      const a0 = rng.uniform(0, 2 * Math.PI);
+      const pt = (k: number): [number, number] => {
+        const a = a0 + (2 * Math.PI * k) / 3 + rng.uniform(-0.3, 0.3);
+        const r = rng.uniform(0.8, 1) / 2;
+        return [cx + r * w * Math.cos(a), cy + r * h * Math.sin(a)];
+      };
+      return triangle([pt(0), pt(1), pt(2)]);
     }
   }
 }

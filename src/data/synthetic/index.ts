@@ -30,7 +30,7 @@ import {
 export type { SyntheticTask } from "./common.js";
 
 /** Bumped whenever the drawing changes, so that `ensureSynthetic` regenerates trees made by older code. */
-export const SYNTHETIC_VERSION = 1;
+export const SYNTHETIC_VERSION = 2;
 /** Manifest file name inside a synthetic tree. */
 export const SYNTHETIC_MANIFEST = "synthetic.json";
 
@@ -147,7 +147,8 @@ function resolveRequest(task: string, root: string, options: unknown) {
 /** The manifest of `root`, or undefined when it has none (or an unreadable one). */
 async function readManifest(root: string): Promise<Manifest | undefined> {
   try {
-    return JSON.parse(await readFile(join(root, SYNTHETIC_MANIFEST), "utf8")) as Manifest;
+    const m: unknown = JSON.parse(await readFile(join(root, SYNTHETIC_MANIFEST), "utf8"));
+    return m !== null && typeof m === "object" ? (m as Manifest) : undefined;
   } catch {
     return undefined;
   }
@@ -174,7 +175,10 @@ async function checkReplaceable(root: string): Promise<void> {
   if ((await readManifest(root)) === undefined) throw refuse(`is not empty and has no ${SYNTHETIC_MANIFEST}`);
 }
 
-/** Writes the tree into a temp sibling and renames it into place; with `reuseIfMatching`, a tree that appeared meanwhile with the same manifest is kept. */
+/**
+ * Writes the tree into a temp sibling and renames it into place; with `reuseIfMatching`, a tree that appeared
+ * meanwhile with the same manifest (another process) is kept.
+ */
 async function build(r: ReturnType<typeof resolveRequest>, reuseIfMatching: boolean): Promise<SyntheticDataset> {
   await checkReplaceable(r.abs);
   await mkdir(dirname(r.abs), { recursive: true });

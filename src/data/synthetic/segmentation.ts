@@ -15,13 +15,13 @@ import type { Rng } from "../transforms/rng.js";
 import type { MaskTarget } from "../types.js";
 import { checkCommon, commonFields, forEachLimited, type SyntheticSplit, sampleRng } from "./common.js";
 import { Canvas, drawBackground, fillTexture, paperAndInk, randomColour, randomShape } from "./draw.js";
-import { TEXTURES, type Texture } from "./textures.js";
+import { REGION_TEXTURES, type Texture } from "./textures.js";
 
 export const segmentationSynthSchema = z
   .strictObject({
     ...commonFields({ train: 1000, val: 200, size: 64 }),
-    /** Number of object classes (the first textures of the bank); class 0 is the background. */
-    classes: z.number().int().min(1).max(TEXTURES.length).default(5),
+    /** Number of object classes (the first of REGION_TEXTURES); class 0 is the background. */
+    classes: z.number().int().min(1).max(REGION_TEXTURES.length).default(5),
     /** Mark the pixels along class boundaries 255 (ignored by losses and mIoU), as VOC does. */
     ignoreBorders: z.boolean().default(true),
     /** JPEG quality of the images (4:4:4 chroma). */
@@ -33,7 +33,7 @@ export type SegmentationSynthConfig = z.output<typeof segmentationSynthSchema>;
 
 export const segmentationClassNames = (o: SegmentationSynthConfig): string[] => [
   "background",
-  ...TEXTURES.slice(0, o.classes).map((t) => t.name),
+  ...REGION_TEXTURES.slice(0, o.classes).map((t) => t.name),
 ];
 
 const NOISE_SIGMA = 2;
@@ -67,12 +67,12 @@ export function drawSegmentationScene(
 ): { image: Image; mask: MaskTarget } {
   const c = new Canvas(size, size);
   drawBackground(c, rng, { shapes: [3, 6], shapeSize: [size / 6, size / 2] });
-  const lo = 0.3 * size;
-  const hi = 0.6 * size;
-  const decoys = rng.int(1, 3);
+  const lo = 0.35 * size;
+  const hi = 0.7 * size;
+  const decoys = rng.int(1, 2);
   for (let i = 0; i < decoys; i++) c.fill(randomShape(rng, size, size, lo, hi), randomColour(rng, 20, 235));
   let mask: Uint8Array = new Uint8Array(size * size);
-  const objects = rng.int(1, 3);
+  const objects = rng.int(2, 4);
   for (let i = 0; i < objects; i++) {
     const cls = rng.int(1, textures.length);
     const region = randomShape(rng, size, size, lo, hi);
@@ -96,7 +96,7 @@ export function drawSegmentationSample(
   index: number,
 ): { image: Image; mask: MaskTarget } {
   const rng = sampleRng(o.seed, "segmentation", split, index);
-  return drawSegmentationScene(rng, o.size, TEXTURES.slice(0, o.classes), o.ignoreBorders);
+  return drawSegmentationScene(rng, o.size, REGION_TEXTURES.slice(0, o.classes), o.ignoreBorders);
 }
 
 /** Writes both splits under `root` (which must exist). */

@@ -46,3 +46,20 @@ export const TEXTURES: readonly Texture[] = [
   texture("dots3", ["#..", "...", "..."]),
   texture("rings", [".##.", "#..#", "#..#", ".##."]),
 ];
+
+/**
+ * The order segmentation and detection take their classes in: three period-2 textures that x4 LR shows as flat
+ * colour, then two period-3 ones whose aliasing leaves LR a coarse trace, then the rest.
+ */
+export const REGION_TEXTURES: readonly Texture[] = [
+  "vlines",
+  "hlines",
+  "checker",
+  "vlines3",
+  "grid3",
+  "dots",
+  "grid",
+  "hlines3",
+  "dots3",
+  "rings",
+].map((name) => TEXTURES.find((t) => t.name === name)!);
