@@ -41,7 +41,7 @@ const PRESETS: Record<Task, TaskPreset> = {
     taps: { l4: 1 },
     task: { type: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
     epochs: (quick) => (quick ? 3 : 6),
-    batchSize: 64,
+    batchSize: 32,
   },
   segmentation: {
     data: (quick) => (quick ? { train: 200, val: 60 } : { train: 600, val: 150 }),
@@ -79,7 +79,7 @@ export async function demoStudy(o: DemoOptions): Promise<{ study: StudyConfig; d
       scale: o.scale,
       device: o.device,
       data: { train: ds.train, val: ds.val, transforms: { resize: p.size, crop: p.size } },
-      sr: { arch: "edsr-tiny" },
+      sr: { arch: "edsr-tiny", options: { residual: true } },
       taskNet: { arch: p.taskNet },
       optim: { sr: { type: "adamw", lr: 1e-3 }, task: p.task },
       schedule: {

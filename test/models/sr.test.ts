@@ -165,3 +165,20 @@ for (const [name, shape] of [
     smokeTest(() => buildArch(name, { scale: 2 }, "sr") as Module<[Tensor], Tensor>, [...shape]);
   });
 }
+
+test("EDSR residual: starts exactly at bicubic x=[2,3,6,5] x4, learns a residual over it, same keys as without", () => {
+  const net = buildArch("edsr-tiny", { scale: 4, residual: true }) as unknown as Edsr;
+  const plain = buildArch("edsr-tiny", { scale: 4 }) as unknown as Edsr;
+  assert.deepEqual([...net.stateDict().keys()], [...plain.stateDict().keys()]);
+  scope(() => {
+    const x = rand([2, 3, 6, 5]);
+    const bicubic = F.interpolate(x, { scaleFactor: 4, mode: "bicubic" }); // [2, 3, 24, 20]
+    assert.equal(noGrad(() => net.call(x)).sub(bicubic).abs().max().item(), 0);
+    // The zeroed last conv still receives a gradient, so training moves the output away from bicubic.
+    net.call(x).sub(bicubic.flip(3)).abs().mean().backward();
+    const last = [...net.namedParameters()].find(([k]) => k === "tail.1.weight")![1];
+    assert.ok(last.grad!.abs().sum().item() > 0);
+  });
+  net.dispose();
+  plain.dispose();
+});

@@ -15,6 +15,7 @@
 import { z } from "zod";
 import { noGrad } from "../../engine/autograd.js";
 import { eye, tensor } from "../../engine/creation.js";
+import * as F from "../../engine/functional.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { TasksrError } from "../../errors.js";
@@ -42,6 +43,12 @@ export interface EdsrOptions extends SrPadOptions {
   imgRange?: number;
   /** RGB mean subtracted in [0, 1] units (default DIV2K's). */
   rgbMean?: readonly [number, number, number];
+  /**
+   * Learn a residual over the bicubic upsampling of the input (as DBPN-Pytorch's `--residual`; default false, as the
+   * released weights). The last conv starts at zero, so the network starts exactly at bicubic: from-scratch training
+   * on small CPU budgets then begins where a pretrained SR net (SR4IR's DIV2K init) would already be.
+   */
+  residual?: boolean;
 }
 
 /** Mean RGB of DIV2K's training images, in [0, 1]. */
@@ -111,6 +118,7 @@ export class Edsr extends SrModule {
   readonly body: Sequential;
   readonly tail: Sequential;
   readonly imgRange: number;
+  readonly residual: boolean;
 
   constructor(o: EdsrOptions) {
     super(o.scale, o);
@@ -123,12 +131,20 @@ export class Edsr extends SrModule {
     this.head = this.module("head", new Sequential(conv3x3(3, f)));
     const res = Array.from({ length: blocks }, () => new EdsrResBlock(f, o.resScale ?? 1));
     this.body = this.module("body", new Sequential(...res, conv3x3(f, f)));
-    this.tail = this.module("tail", new Sequential(new EdsrUpsampler(o.scale, f), conv3x3(f, 3)));
+    const last = conv3x3(f, 3);
+    this.tail = this.module("tail", new Sequential(new EdsrUpsampler(o.scale, f), last));
+    this.residual = o.residual ?? false;
+    if (this.residual) noGrad(() => scope(() => [last.weight.zero_(), last.bias!.zero_()]));
   }
 
   protected upscale(x: Tensor): Tensor {
     const h = this.head.call(this.subMean.call(x.mul(this.imgRange))); // [N, F, h, w]
     const res = this.body.call(h).add(h); // global skip
+    if (this.residual) {
+      // The mean cancels in a residual: bicubic(x) + tail / range.
+      const up = F.interpolate(x, { scaleFactor: this.scale, mode: "bicubic" }); // [N, 3, h·s, w·s]
+      return this.tail.call(res).div(this.imgRange).add(up);
+    }
     return this.addMean.call(this.tail.call(res)).div(this.imgRange); // [N, 3, h·s, w·s]
   }
 }
@@ -148,6 +164,7 @@ defineArch({
     numFeatures: z.number().int().positive().default(64),
     resScale: z.number().positive().default(1),
     imgRange: z.number().positive().default(255),
+    residual: z.boolean().default(false),
     ...srPadSchema,
   }),
   build: (o) => new Edsr(o),
@@ -164,7 +181,7 @@ defineArch({
 defineArch({
   kind: "sr",
   name: "edsr-tiny",
-  description: "EDSR with 4 blocks × 32 features, for CPU experiments",
-  schema: z.strictObject({ scale, ...srPadSchema }),
+  description: "EDSR with 4 blocks × 32 features, for CPU experiments; option residual (over bicubic)",
+  schema: z.strictObject({ scale, residual: z.boolean().default(false), ...srPadSchema }),
   build: (o) => new Edsr({ ...o, numBlocks: 4, numFeatures: 32 }),
 });
