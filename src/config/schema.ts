@@ -140,7 +140,10 @@ export const DataConfig = z.strictObject({
   prefetch: z.number().int().min(0).default(2),
   /** Use a fixed random subset of this many training images (seeded by train.seed), for quick runs. */
   trainLimit: count.optional(),
-  /** Use the first this-many validation images. */
+  /**
+   * Use a fixed random subset of this many validation images (the same for every run, whatever its seed), so that
+   * class-sorted folders are not cut to their first classes.
+   */
   valLimit: count.optional(),
 });
 
@@ -162,7 +165,7 @@ export const EvalConfig = z.strictObject({
   batchSize: count.default(16),
   psnr: z.array(z.enum(["sr4ir", "basicsr"])).default(["sr4ir", "basicsr"]),
   ssim: z.boolean().default(true),
-  /** Evaluate at most this many validation images (quick runs). */
+  /** Evaluate at most this many validation images, the first of the (valLimit) subset (quick runs). */
   limit: count.optional(),
 });
 

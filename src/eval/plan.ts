@@ -13,7 +13,6 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { RECIPE_NETS } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { createDataset } from "../data/datasets/registry.js";
-import { subsetDataset } from "../data/datasets/subset.js";
 import type { Dataset } from "../data/types.js";
 import { TasksrError } from "../errors.js";
 import { isRunFolder, type LoadedSr, type LoadedTask, loadSr, loadTask } from "../infer/sources.js";
@@ -21,7 +20,7 @@ import "../models/index.js";
 import { buildArch } from "../models/registry.js";
 import type { SrNetwork } from "../models/types.js";
 import { SETTING_LABELS } from "../report/settings.js";
-import { buildTask, loadNetWeights } from "../train/build.js";
+import { buildTask, loadNetWeights, validationSet } from "../train/build.js";
 import { readResults, readRunConfig, runFiles } from "../train/run.js";
 
 /** The image the task network sees for an LR batch. */
@@ -58,12 +57,7 @@ async function openVal(cfg: RunConfig, baseDir: string, limit?: number): Promise
   if (full.task !== cfg.task) {
     throw new TasksrError("E_CONFIG", `data.val: a ${full.task} dataset, but the task is ${cfg.task}`);
   }
-  const n = Math.min(
-    limit ?? Number.POSITIVE_INFINITY,
-    cfg.data.valLimit ?? Number.POSITIVE_INFINITY,
-    cfg.eval.limit ?? Number.POSITIVE_INFINITY,
-  );
-  return Number.isFinite(n) ? subsetDataset(full, n) : full;
+  return validationSet(full, cfg, limit);
 }
 
 /** The folder a run's relative dataset paths were taken from (recorded in results.json), else the working directory. */

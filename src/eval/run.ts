@@ -5,6 +5,7 @@
  * fixed evaluation LR stream), so `tasksr eval --run` reproduces the numbers of the run's final evaluation.
  */
 import type { RunConfig } from "../config/schema.js";
+import { spreadFirst } from "../data/datasets/subset.js";
 import { type Batch, collateFor } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
 import type { Target, Task } from "../data/types.js";
@@ -16,7 +17,7 @@ import { evalDegradation, presets } from "../train/build.js";
 import { evaluatePipeline } from "../train/evaluate.js";
 import { flatEval } from "../train/trainer.js";
 import type { EvalPlan, PipelineInput } from "./plan.js";
-import { Visualizer } from "./visualize.js";
+import { DEFAULT_VIS_COUNT, Visualizer } from "./visualize.js";
 
 export interface EvalReport {
   /** Paper setting name, or "<input> → <task net>" for --sr/--task pairs. */
@@ -65,7 +66,9 @@ function inputFn(input: PipelineInput, cfg: RunConfig): (lr: Tensor, hr: Tensor)
 
 export async function evaluatePlan(plan: EvalPlan, o: EvaluateOptions): Promise<EvalReport> {
   const cfg = plan.cfg;
-  const loader = new DataLoader<Target, Batch>(plan.val, {
+  // The visualised images are the first ones evaluated: spread them over the split.
+  const val = o.visualize ? spreadFirst(plan.val, o.visualize.count ?? DEFAULT_VIS_COUNT) : plan.val;
+  const loader = new DataLoader<Target, Batch>(val, {
     batchSize: cfg.eval.batchSize,
     collate: collateFor(cfg.task, { device: o.device, scale: cfg.scale }),
     transform: presets(cfg).val,

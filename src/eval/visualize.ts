@@ -3,7 +3,7 @@
  * sees (SR output, interpolation or HR), the HR image, the prediction (colourised mask, drawn boxes, or the class in
  * the caption) and the ground truth, plus one captioned grid of them all (grid.png).
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tensorToImages } from "../data/degrade/image_tensor.js";
 import type { Image } from "../data/io/image.js";
@@ -31,6 +31,22 @@ interface Captured {
   gt: Labels;
 }
 
+/** One visualised image in index.json; file names are relative to the folder. */
+export interface VisualizedImage {
+  id: string;
+  lr: string;
+  /** The task network's input (absent when it is the HR image). */
+  input?: string;
+  hr: string;
+  /** The image that shows the task output: the input (classification), the colourised prediction, or the input
+   * with the detections drawn. */
+  shown: string;
+  /** The ground truth drawn (segmentation, detection). */
+  truthImage?: string;
+  predicted?: { label: number; name: string; prob: number };
+  truth?: { label: number; name: string };
+}
+
 export interface VisualizeOptions {
   dir: string;
   /** Images to keep (default 8). */
@@ -51,6 +67,9 @@ function images(x: Tensor, n: number, sizes?: readonly (readonly [number, number
   return cropBack(x.narrow(0, 0, n), sizes.slice(0, n)).flatMap((t) => tensorToImages(t.unsqueeze(0)));
 }
 
+/** Images visualised when no count is given. */
+export const DEFAULT_VIS_COUNT = 8;
+
 export class Visualizer {
   readonly #kept: Captured[] = [];
   readonly #count: number;
@@ -59,7 +78,7 @@ export class Visualizer {
     readonly o: VisualizeOptions,
     readonly net: Module<never[], unknown>,
   ) {
-    this.#count = o.count ?? 8;
+    this.#count = o.count ?? DEFAULT_VIS_COUNT;
   }
 
   /** Keeps the batch's images and predictions while fewer than `count` are kept. Call inside a scope. */
@@ -148,15 +167,20 @@ export class Visualizer {
     return drawBoxes(img, boxes);
   }
 
-  /** Writes every kept image and grid.png; returns the paths written. */
+  /**
+   * Writes every kept image, grid.png and index.json (per image: its files by role and, for classification, the
+   * predicted and true class), so that other reports can lay the images out; returns the paths written.
+   */
   async write(): Promise<string[]> {
     const dir = this.o.dir;
     await mkdir(dir, { recursive: true });
     const written: string[] = [];
+    const index: VisualizedImage[] = [];
     const put = async (name: string, img: Image) => {
       const path = join(dir, name);
       await writeImage(path, img);
       written.push(path);
+      return name;
     };
     const cells: GridCell[] = [];
     let columns = 3;
@@ -165,13 +189,17 @@ export class Visualizer {
     const hrInput = inputName === "hr";
     for (const [k, c] of this.#kept.entries()) {
       const stem = `${String(k).padStart(3, "0")}_${safe(c.id)}`;
-      await put(`${stem}_lr.png`, c.lr);
-      if (!hrInput) await put(`${stem}_${inputName}.png`, c.input);
-      await put(`${stem}_hr.png`, c.hr);
+      const entry: VisualizedImage = { id: c.id, lr: await put(`${stem}_lr.png`, c.lr), hr: "", shown: "" };
+      entry.input = hrInput ? undefined : await put(`${stem}_${inputName}.png`, c.input);
+      entry.hr = await put(`${stem}_hr.png`, c.hr);
+      entry.shown = entry.input ?? entry.hr;
+      index.push(entry);
       const row: GridCell[] = [{ image: c.lr, caption: `LR ${c.id}` }];
       if (c.pred.kind === "class" && c.gt.kind === "class") {
         const p = `${this.#name(c.pred.label)} ${((c.pred.prob ?? 0) * 100).toFixed(0)}%`;
         const gt = `gt ${this.#name(c.gt.label)}`;
+        entry.predicted = { label: c.pred.label, name: this.#name(c.pred.label), prob: c.pred.prob ?? 0 };
+        entry.truth = { label: c.gt.label, name: this.#name(c.gt.label) };
         if (hrInput) row.push({ image: c.hr, caption: `HR: ${p}, ${gt}` });
         else row.push({ image: c.input, caption: `${inputName}: ${p}` }, { image: c.hr, caption: `HR, ${gt}` });
       } else if (c.pred.kind === "mask" && c.gt.kind === "mask") {
@@ -179,8 +207,8 @@ export class Visualizer {
           colorizeMask(c.pred.mask, c.hr.width, c.hr.height),
           colorizeMask(c.gt.mask, c.hr.width, c.hr.height),
         ];
-        await put(`${stem}_pred.png`, pred);
-        await put(`${stem}_gt.png`, gt);
+        entry.shown = await put(`${stem}_pred.png`, pred);
+        entry.truthImage = await put(`${stem}_gt.png`, gt);
         if (!hrInput) row.push({ image: c.input, caption: inputName });
         row.push(
           { image: c.hr, caption: "HR" },
@@ -189,8 +217,8 @@ export class Visualizer {
         );
       } else if (c.pred.kind === "boxes" && c.gt.kind === "boxes") {
         const [pred, gt] = [await this.#boxes(c.input, c.pred), await this.#boxes(c.hr, c.gt)];
-        await put(`${stem}_pred_boxes.png`, pred);
-        await put(`${stem}_gt_boxes.png`, gt);
+        entry.shown = await put(`${stem}_pred_boxes.png`, pred);
+        entry.truthImage = await put(`${stem}_gt_boxes.png`, gt);
         row.push({ image: pred, caption: `${inputName} + detections` }, { image: gt, caption: "HR + ground truth" });
       }
       columns = row.length;
@@ -209,6 +237,9 @@ export class Visualizer {
       });
       await put("grid.png", grid);
     }
+    const indexPath = join(dir, "index.json");
+    await writeFile(indexPath, `${JSON.stringify(index, null, 2)}\n`);
+    written.push(indexPath);
     return written;
   }
 }

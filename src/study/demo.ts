@@ -35,12 +35,12 @@ interface TaskPreset {
 
 const PRESETS: Record<Task, TaskPreset> = {
   classification: {
-    data: (quick) => (quick ? { train: 1000, val: 400 } : { train: 4000, val: 1000 }),
+    data: (quick) => (quick ? { train: 1000, val: 400 } : { train: 3000, val: 1000 }),
     size: 32,
     taskNet: "resnet-tiny",
     taps: { l4: 1 },
     task: { type: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
-    epochs: (quick) => (quick ? 3 : 6),
+    epochs: (quick) => (quick ? 3 : 5),
     batchSize: 32,
   },
   segmentation: {
@@ -70,6 +70,8 @@ export async function demoStudy(o: DemoOptions): Promise<{ study: StudyConfig; d
   const root = join(o.cache, `${o.task}-${p.size}px-x${o.scale}${o.quick ? "-quick" : ""}`);
   const ds = await ensureSynthetic(o.task, root, dataOptions);
   const epochs = p.epochs(o.quick);
+  // The first third: T→S learns reconstruction alone, SR4IR trains without TDP (its warm-up).
+  const warmup = Math.max(1, Math.round(epochs / 3));
   const study = StudySchema.parse({
     name: `demo-${o.task}-x${o.scale}${o.quick ? "-quick" : ""}`,
     settings: DEMO_SETTINGS,
@@ -86,13 +88,14 @@ export async function demoStudy(o: DemoOptions): Promise<{ study: StudyConfig; d
         sr: { type: "cosine", periods: [epochs], etaMin: 1e-6 },
         task: { type: "cosine", periods: [epochs], etaMin: 1e-4 },
       },
-      train: { epochs, batchSize: p.batchSize, logEvery: 10 },
+      // One evaluation, at the end: the report compares final networks.
+      train: { epochs, batchSize: p.batchSize, logEvery: 10, evalEvery: epochs },
       eval: { batchSize: 100 },
     },
     recipes: {
-      // TDSR: reconstruction alone for the first third, then reconstruction + task (iterations:alpha:beta).
-      task2sr: { stages: `${epochs / 3}ep:1:0+${(2 * epochs) / 3}ep:1:0.1` },
-      sr4ir: { warmup: { length: Math.max(1, Math.floor(epochs / 3)) }, tdp: { taps: p.taps }, cqmix: { grid: 4 } },
+      // TDSR's staged objective (epochs:alpha:beta).
+      task2sr: { stages: `${warmup}ep:1:0+${epochs - warmup}ep:1:0.1` },
+      sr4ir: { warmup: { length: warmup }, tdp: { taps: p.taps }, cqmix: { grid: 4 } },
     },
   });
   return { study, datasetReused: ds.reused, root: ds.root };

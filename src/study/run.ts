@@ -4,7 +4,7 @@
  * the setting; everything lands in `<out>/<study>/` (run folders, study.json).
  */
 import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { configHash, RECIPE_NETS } from "../config/load.js";
 import { resolveDevice } from "../engine/system.js";
 import { TasksrError } from "../errors.js";
@@ -13,8 +13,12 @@ import { evaluatePlan } from "../eval/run.js";
 import { SETTING_LABELS } from "../report/settings.js";
 import type { RunResults } from "../train/run.js";
 import { readResults, readRunConfig, runFiles, trainRun } from "../train/run.js";
+import { viewFolder } from "./figures.js";
 import { type PlannedRun, planStudy } from "./plan.js";
 import type { StudyConfig } from "./schema.js";
+
+/** Validation images per input in the study's grid. */
+const GRID_IMAGES = 6;
 
 /** One input of the TDSR view and its metrics through the H→T network (flat: top1, psnr_sr4ir, ssim, ...). */
 export interface ViewRow {
@@ -93,18 +97,21 @@ function viewInputs(runs: readonly StudyRun[]): { name: string; spec: string }[]
   return inputs;
 }
 
-/** The H→T task network of a seed judging every input (TDSR Table 1). */
+/**
+ * The H→T task network of a seed judging every input (TDSR Table 1); with `visualize`, the first images of each
+ * input are written under `<seed folder>/tdsr-view/<input>/` for the study's grid.
+ */
 async function tdsrView(
   h2tDir: string,
   runs: readonly StudyRun[],
-  device: string,
-  baseDir?: string,
+  o: { device: string; baseDir?: string; visualize: boolean },
 ): Promise<ViewRow[]> {
   const rows: ViewRow[] = [];
   for (const input of viewInputs(runs)) {
-    const plan = await planFromPair(input.spec, h2tDir, { device, baseDir });
+    const plan = await planFromPair(input.spec, h2tDir, { device: o.device, baseDir: o.baseDir });
     try {
-      const report = await evaluatePlan(plan, { device });
+      const visualize = o.visualize ? { dir: viewFolder(dirname(h2tDir), input.name), count: GRID_IMAGES } : undefined;
+      const report = await evaluatePlan(plan, { device: o.device, visualize });
       rows.push({ name: input.name, metrics: report.metrics });
     } finally {
       plan.dispose();
@@ -147,7 +154,11 @@ export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<Stu
       const mine = runs.filter((r) => r.seed === seed);
       const h2t = plan.find((p) => p.seed === seed && p.setting === "hr2task")!;
       log(`[seed ${seed} | TDSR view] the H→T task network on HR, interpolated LR and each SR output`);
-      const rows = await tdsrView(h2t.dir, mine, resolveDevice(o.device ?? h2t.cfg.device), o.baseDir);
+      const rows = await tdsrView(h2t.dir, mine, {
+        device: resolveDevice(o.device ?? h2t.cfg.device),
+        baseDir: o.baseDir,
+        visualize: seed === study.seeds[0],
+      });
       for (const row of rows) log(`[seed ${seed} | TDSR view] ${row.name}: ${formatMetrics(row.metrics)}`);
       tdsr.push({ seed, rows });
     }

@@ -130,6 +130,16 @@ export function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
   }
 }
 
+/** Seed of the valLimit subset: one subset for every run, so that runs are judged on the same images. */
+const VAL_SUBSET_SEED = 0;
+
+/** The images every evaluation of a run uses: the valLimit subset, cut to eval.limit and an extra `limit`. */
+export function validationSet<T extends Target>(full: Dataset<T>, cfg: RunConfig, limit?: number): Dataset<T> {
+  const ds = cfg.data.valLimit ? subsetDataset(full, cfg.data.valLimit, VAL_SUBSET_SEED) : full;
+  const n = Math.min(limit ?? Number.POSITIVE_INFINITY, cfg.eval.limit ?? Number.POSITIVE_INFINITY);
+  return Number.isFinite(n) ? subsetDataset(ds, n) : ds;
+}
+
 /**
  * The LR synthesis of evaluations: its noise has its own stream, seeded alike for every run and every evaluation, so
  * all settings and epochs (and `tasksr eval` afterwards) are judged on the same LR images, and evaluating does not
@@ -240,7 +250,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
   const fullTrain = await createDataset(cfg.data.train, { baseDir: o.baseDir, where: "data.train" });
   const fullVal = await createDataset(cfg.data.val, { baseDir: o.baseDir, where: "data.val" });
   const train = cfg.data.trainLimit ? subsetDataset(fullTrain, cfg.data.trainLimit, cfg.train.seed) : fullTrain;
-  const val = cfg.data.valLimit ? subsetDataset(fullVal, cfg.data.valLimit) : fullVal;
+  const val = validationSet(fullVal, cfg);
   if (train.task !== cfg.task || val.task !== cfg.task) {
     throw new TasksrError(
       "E_CONFIG",

@@ -29,8 +29,6 @@ export interface EvalOptions {
   psnr?: readonly SrProtocol[];
   ssim?: boolean;
   scale: number;
-  /** Stop after this many images. */
-  limit?: number;
   /** Sees each batch's LR images and the task network's input (at the HR size), e.g. to visualise them. */
   observe?: (lr: Tensor, x: Tensor, batch: Batch) => void;
   /** Called after each batch with the images done so far. */
@@ -110,7 +108,6 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
     }
     images += n;
     o.onProgress?.(images);
-    if (o.limit !== undefined && images >= o.limit) break;
   }
   const result: EvalResult = {
     task: o.evaluator?.compute() ?? {},

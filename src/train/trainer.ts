@@ -96,7 +96,6 @@ export function evaluateRun(p: RunParts, onProgress?: (images: number) => void):
     psnr: p.recipe.producesSr ? p.cfg.eval.psnr : undefined,
     ssim: p.cfg.eval.ssim,
     scale: p.cfg.scale,
-    limit: p.cfg.eval.limit,
     onProgress,
     nets: [p.task.net, p.sr],
   });

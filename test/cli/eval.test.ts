@@ -17,6 +17,7 @@ import { Rng } from "../../src/data/transforms/rng.js";
 import { F, manualSeed, memory, noGrad, saveSafetensors, scope, type Tensor } from "../../src/engine/index.js";
 import { planFromRun } from "../../src/eval/plan.js";
 import { evaluatePlan } from "../../src/eval/run.js";
+import type { VisualizedImage } from "../../src/eval/visualize.js";
 import { PsnrMeter } from "../../src/metrics/psnr.js";
 import { buildArch } from "../../src/models/index.js";
 import type { Module } from "../../src/nn/module.js";
@@ -53,7 +54,8 @@ function evalJson(...args: string[]): Report {
 
 /** top-1 and both PSNRs of `upscale(LR)` through the task weights, for the 16 validation images, in-process. */
 async function reference(taskWeights: string, upscale: (lr: Tensor) => Tensor) {
-  const ds = subsetDataset(await IdxDataset.open({ split: "test" }), 16);
+  // The run's valLimit subset: 16 images drawn with the fixed validation seed 0.
+  const ds = subsetDataset(await IdxDataset.open({ split: "test" }), 16, 0);
   const t = classificationPreset("eval", { resize: 32, crop: 32 });
   const samples = await Promise.all(Array.from({ length: 16 }, async (_, i) => t(await ds.get(i), new Rng(0, 0, i))));
   const net = buildArch("resnet-tiny", { numClasses: 10 }) as unknown as Module<[Tensor], Tensor>;
@@ -147,16 +149,23 @@ test("eval --visualize writes LR/SR/HR images and a captioned grid; human-readab
   assert.match(r.stdout, /PSNR {6}\d+\.\d\d dB \(sr4ir: RGB, crop 8\) {3}\d+\.\d\d dB \(basicsr: Y, crop 4\)/);
   assert.match(r.stdout, /SSIM {6}0\.\d{4}/);
   const files = readdirSync(dir).sort();
-  assert.equal(files.length, 3 * 3 + 1, files.join(", "));
+  assert.equal(files.length, 3 * 3 + 2, files.join(", "));
+  // index.json lists each image's files by role; the three images are spread over the 16 evaluated.
+  const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as VisualizedImage[];
+  assert.equal(new Set(index.map((v) => v.id)).size, 3);
+  assert.ok(index.every((v) => v.predicted !== undefined && v.truth !== undefined && v.shown === v.input));
   const [lr, sr, hr] = await Promise.all(
-    ["000_0_lr.png", "000_0_sr.png", "000_0_hr.png"].map((f) => readImage(join(dir, f))),
+    [index[0]!.lr, index[0]!.input!, index[0]!.hr].map((f) => readImage(join(dir, f))),
   );
   assert.deepEqual([lr!.width, sr!.width, hr!.width], [8, 32, 32]);
+  assert.ok(index[0]!.input!.startsWith("000_") && index[0]!.input!.endsWith("_sr.png"));
   const grid = await readImage(join(dir, "grid.png"));
   assert.ok(grid.width > 3 * 256 && grid.height > 3 * 256, `grid ${grid.width}x${grid.height}`);
   const inRun = tasksr("eval", "--run", h2t, "--visualize", "--vis-count", "1", "--limit", "4", "--device", "cpu");
   assert.equal(inRun.status, 0, inRun.stderr);
-  assert.ok(existsSync(join(h2t, "visualize", "000_0_hr.png")));
+  const shown = JSON.parse(readFileSync(join(h2t, "visualize", "index.json"), "utf8")) as VisualizedImage[];
+  assert.equal(shown.length, 1);
+  assert.ok(existsSync(join(h2t, "visualize", shown[0]!.hr)));
 });
 
 test("evaluatePlan in-process frees every tensor it creates, visualisation included", async () => {
@@ -165,7 +174,7 @@ test("evaluatePlan in-process frees every tensor it creates, visualisation inclu
   const r = await evaluatePlan(plan, { device: "cpu", visualize: { dir: join(TMP, "vis-leak"), count: 4 } });
   plan.dispose();
   assert.equal(r.images, 8);
-  assert.equal(r.visualized?.length, 4 * 3 + 1);
+  assert.equal(r.visualized?.length, 4 * 3 + 2); // images, grid.png, index.json
   assert.equal(memory().liveTensors, before, "live tensors back to the starting count");
 });
 

@@ -173,7 +173,14 @@ test("EDSR residual: starts exactly at bicubic x=[2,3,6,5] x4, learns a residual
   scope(() => {
     const x = rand([2, 3, 6, 5]);
     const bicubic = F.interpolate(x, { scaleFactor: 4, mode: "bicubic" }); // [2, 3, 24, 20]
-    assert.equal(noGrad(() => net.call(x)).sub(bicubic).abs().max().item(), 0);
+    assert.equal(
+      noGrad(() => net.call(x))
+        .sub(bicubic)
+        .abs()
+        .max()
+        .item(),
+      0,
+    );
     // The zeroed last conv still receives a gradient, so training moves the output away from bicubic.
     net.call(x).sub(bicubic.flip(3)).abs().mean().backward();
     const last = [...net.namedParameters()].find(([k]) => k === "tail.1.weight")![1];

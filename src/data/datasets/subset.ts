@@ -1,4 +1,7 @@
-/** A fixed subset of a dataset: the first n samples, or n samples drawn with a seed (stable across runs). */
+/**
+ * Dataset views: a fixed subset (the first n samples, or n samples drawn with a seed, stable across runs), and the
+ * same samples in an order that starts with k samples spread evenly over the dataset.
+ */
 import { Rng } from "../transforms/rng.js";
 import type { Dataset, Target } from "../types.js";
 
@@ -16,9 +19,28 @@ export function subsetDataset<T extends Target>(ds: Dataset<T>, n: number, seed?
   } else {
     indices = indices.slice(0, n);
   }
+  return view(ds, indices);
+}
+
+/**
+ * All samples of `ds`, the first k of them evenly spread over it (indices 0, s, 2s, … with s = ⌊length / k⌋), the
+ * rest in order after them. Accumulated metrics do not depend on the order; a visualisation of the first k images
+ * then shows the whole dataset (class-sorted folders included) rather than its first class.
+ */
+export function spreadFirst<T extends Target>(ds: Dataset<T>, k: number): Dataset<T> {
+  const n = ds.length;
+  const step = Math.max(1, Math.floor(n / Math.max(1, k)));
+  const first = Array.from({ length: Math.min(k, n) }, (_, i) => i * step);
+  const chosen = new Set(first);
+  const rest = Array.from({ length: n }, (_, i) => i).filter((i) => !chosen.has(i));
+  return view(ds, [...first, ...rest]);
+}
+
+function view<T extends Target>(ds: Dataset<T>, indices: readonly number[]): Dataset<T> {
+  const n = indices.length;
   const pick = (i: number) => {
     const j = indices[i];
-    if (j === undefined) throw new RangeError(`index ${i} outside a subset of ${n}`);
+    if (j === undefined) throw new RangeError(`index ${i} outside a view of ${n} samples`);
     return j;
   };
   return {
