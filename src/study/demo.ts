@@ -64,7 +64,9 @@ const PRESETS: Record<Task, TaskPreset> = {
 };
 
 /** Generates (or reuses) the demo's dataset and returns the demo study. */
-export async function demoStudy(o: DemoOptions): Promise<{ study: StudyConfig; datasetReused: boolean; root: string }> {
+export async function demoStudy(
+  o: DemoOptions,
+): Promise<{ study: StudyConfig; datasetReused: boolean; root: string; description: string }> {
   const p = PRESETS[o.task];
   const dataOptions = { ...p.data(o.quick), size: p.size, scale: o.scale, seed: 0 };
   const root = join(o.cache, `${o.task}-${p.size}px-x${o.scale}${o.quick ? "-quick" : ""}`);
@@ -73,7 +75,9 @@ export async function demoStudy(o: DemoOptions): Promise<{ study: StudyConfig; d
   // The first third: T→S learns reconstruction alone, SR4IR trains without TDP (its warm-up).
   const warmup = Math.max(1, Math.round(epochs / 3));
   const study = StudySchema.parse({
-    name: `demo-${o.task}-x${o.scale}${o.quick ? "-quick" : ""}`,
+    // One folder for every variant (runs/demo/): the latest demo's report is always at runs/demo/report.md; runs of
+    // another variant are replaced (the study is run with replaceChanged).
+    name: "demo",
     settings: DEMO_SETTINGS,
     seeds: o.seeds,
     base: {
@@ -98,5 +102,10 @@ export async function demoStudy(o: DemoOptions): Promise<{ study: StudyConfig; d
       sr4ir: { warmup: { length: warmup }, tdp: { taps: p.taps }, cqmix: { grid: 4 } },
     },
   });
-  return { study, datasetReused: ds.reused, root: ds.root };
+  const d = p.data(o.quick);
+  const description =
+    `Variant: ${o.task} x${o.scale}${o.quick ? " (--quick)" : ""}; synthetic data ${ds.root} ` +
+    `(${d.train} train / ${d.val} val images, ${p.size}x${p.size}); ${p.taskNet} and edsr-tiny (residual over ` +
+    `bicubic), ${epochs} epochs of batch ${p.batchSize} per setting.`;
+  return { study, datasetReused: ds.reused, root: ds.root, description };
 }

@@ -107,13 +107,18 @@ export const sr4irTable = (rep: StudyReport): string => table(rep.sr4irView, rep
 /** The TDSR-view table alone. */
 export const tdsrTable = (rep: StudyReport): string => table(rep.tdsrView, rep.primary, rep.seeds.length, false);
 
-export function reportMarkdown(rep: StudyReport, o: { command?: string; extra?: string } = {}): string {
+/** `intro` follows the first line; `extra` (pictures, notes) closes the report. */
+export function reportMarkdown(
+  rep: StudyReport,
+  o: { command?: string; intro?: string; extra?: string } = {},
+): string {
   const seeds = rep.seeds.length > 1 ? `mean ± std over seeds ${rep.seeds.join(", ")}` : `seed ${rep.seeds[0]}`;
   const parts = [
     `# ${rep.name}: ${rep.task} at x${rep.scale}`,
     "",
     `Measured by this run (${seeds}); total wall time ${rep.seconds.toFixed(0)} s.` +
-      (o.command ? ` Command: \`${o.command}\`.` : ""),
+      (o.command ? ` Command: \`${o.command}\`.` : "") +
+      (o.intro ? ` ${o.intro}` : ""),
     "",
     "## SR4IR view: each setting's own networks on its own test input",
     "",

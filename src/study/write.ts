@@ -14,7 +14,7 @@ export interface WrittenReport {
 
 export async function writeStudyReport(
   r: StudyResult,
-  o: { command?: string; extra?: string } = {},
+  o: { command?: string; intro?: string; extra?: string } = {},
 ): Promise<WrittenReport> {
   const report = buildReport(r);
   const files = [join(r.dir, "report.json"), join(r.dir, "report.md")];
@@ -32,7 +32,7 @@ export async function writeStudyReport(
   files.push(...(await writeStudyChart(report, join(r.dir, "chart"))));
   pictures.push("![headline metric per setting](chart.png)");
   const extra = [pictures.join("\n\n"), o.extra].filter((x) => x !== undefined).join("\n\n");
-  const markdown = reportMarkdown(report, { command: o.command, extra });
+  const markdown = reportMarkdown(report, { command: o.command, intro: o.intro, extra });
   writeFileAtomic(files[0]!, `${JSON.stringify(report, null, 2)}\n`);
   writeFileAtomic(files[1]!, markdown);
   return { report, markdown, files };

@@ -1,7 +1,8 @@
 /**
  * `tasksr demo [--task t] [--scale s] [--quick] [--device d] [--out runs] [--seeds n]`: the main job on built-in
  * data. Generates (or reuses) a synthetic dataset, trains H→T, L→T, SR-FT, S→T, T→S and SR4IR with small networks,
- * and writes report.md/json with both views (SR4IR's and TDSR's) into <out>/demo[...]/, printing the tables.
+ * and writes report.md/json, an image grid and a bar chart with both views (SR4IR's and TDSR's) into <out>/demo/,
+ * printing the tables.
  */
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
@@ -9,7 +10,7 @@ import { TasksrError } from "../../errors.js";
 export function registerDemo(program: Command): void {
   program
     .command("demo")
-    .description("train and compare every setting on built-in synthetic data; writes runs/demo*/report.md")
+    .description("train and compare every setting on built-in synthetic data; writes runs/demo/report.md")
     .option("--task <task>", "classification, segmentation or detection", "classification")
     .option("--scale <s>", "SR scale: 2, 4 or 8", "4")
     .option("--quick", "a smaller, shorter demo (about 2 minutes on 2 CPU cores)")
@@ -74,7 +75,10 @@ export function registerDemo(program: Command): void {
             process.exitCode = 130;
             return;
           }
-          const rep = await writeStudyReport(r, { command: `tasksr ${process.argv.slice(2).join(" ")}` });
+          const rep = await writeStudyReport(r, {
+            command: `tasksr ${process.argv.slice(2).join(" ")}`,
+            intro: demo.description,
+          });
           console.log(`\n${rep.markdown}`);
           console.log(`report: ${rep.files.join(", ")}`);
           console.log(`tasksr demo: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
