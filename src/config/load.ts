@@ -72,6 +72,19 @@ function registryProblems(c: RunConfig, where: string): string[] {
   return out;
 }
 
+type Raw = Record<string, unknown>;
+const isObject = (v: unknown): v is Raw => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** `over` merged into a copy of `base`: objects merge key by key, `undefined` removes a key, anything else replaces. */
+export function deepMerge(base: Raw, over: Raw): Raw {
+  const out: Raw = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) delete out[k];
+    else out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as Raw, v) : v;
+  }
+  return out;
+}
+
 /** Applies one `a.b.c=value` override (value parsed as YAML: numbers, booleans, lists, strings). */
 export function applyOverride(raw: Record<string, unknown>, assignment: string): void {
   const eq = assignment.indexOf("=");

@@ -5,7 +5,7 @@
  * `<out>/<study>/seed-<k>/<setting>/`.
  */
 import { join, resolve } from "node:path";
-import { RECIPE_NETS, validateRun } from "../config/load.js";
+import { deepMerge, RECIPE_NETS, validateRun } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { TasksrError } from "../errors.js";
 import { SETTING_ORDER } from "../report/settings.js";
@@ -23,18 +23,6 @@ export interface PlannedRun {
 }
 
 type Raw = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Raw => v !== null && typeof v === "object" && !Array.isArray(v);
-
-/** `over` merged into a copy of `base`: objects merge key by key, anything else replaces. */
-export function deepMerge(base: Raw, over: Raw): Raw {
-  const out: Raw = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] = isObject(b) && isObject(v) ? deepMerge(b, v) : v;
-  }
-  return out;
-}
 
 export const seedDir = (out: string, study: string, seed: number): string => join(out, study, `seed-${seed}`);
 
@@ -59,29 +47,26 @@ export function planStudy(study: StudyConfig, o: { out: string; where: string })
     const weights = (s: Setting, net: "sr" | "task") => runFiles(join(out, s))[net];
     for (const setting of SETTING_ORDER.filter(has)) {
       const nets = RECIPE_NETS[setting];
-      let raw = deepMerge(study.base, study.overrides[setting] ?? {});
-      raw = deepMerge(raw, { name: setting, recipe: { ...(study.recipes[setting] ?? {}), name: setting } });
-      raw.train = { ...(isObject(raw.train) ? raw.train : {}), seed };
-      if (!nets.usesSr) delete raw.sr;
-      if (!nets.trainsSr && isObject(raw.optim)) raw.optim = { ...raw.optim, sr: undefined };
-      if (!nets.trainsTask && isObject(raw.optim)) raw.optim = { ...raw.optim, task: undefined };
-      const link = (block: "sr" | "taskNet", file: string) => {
-        raw[block] = { ...(isObject(raw[block]) ? raw[block] : {}), weights: file };
-      };
-      if (setting === "sr2task") link("sr", weights("sr-ft", "sr"));
-      if (setting === "task2sr" || (setting === "sr-ft" && has("hr2task"))) link("taskNet", weights("hr2task", "task"));
-      const cfg = validateRun(stripUndefined(raw), `${o.where} (setting ${setting}, seed ${seed})`);
+      const links: Raw = {};
+      if (setting === "sr2task") links.sr = { weights: weights("sr-ft", "sr") };
+      if (setting === "task2sr" || (setting === "sr-ft" && has("hr2task"))) {
+        links.taskNet = { weights: weights("hr2task", "task") };
+      }
+      const raw = [
+        study.overrides[setting] ?? {},
+        {
+          name: setting,
+          recipe: { ...(study.recipes[setting] ?? {}), name: setting },
+          train: { seed },
+          // Blocks the setting does not use are removed (undefined deletes a key).
+          ...(nets.usesSr ? {} : { sr: undefined }),
+          optim: { ...(nets.trainsSr ? {} : { sr: undefined }), ...(nets.trainsTask ? {} : { task: undefined }) },
+        },
+        links,
+      ].reduce(deepMerge, study.base);
+      const cfg = validateRun(raw, `${o.where} (setting ${setting}, seed ${seed})`);
       runs.push({ seed, setting, out, dir: join(out, setting), cfg });
     }
   }
   return runs;
-}
-
-/** Drops keys whose value is undefined (zod's strict objects would report them as present). */
-function stripUndefined(v: Raw): Raw {
-  return Object.fromEntries(
-    Object.entries(v)
-      .filter(([, x]) => x !== undefined)
-      .map(([k, x]) => [k, isObject(x) ? stripUndefined(x) : x]),
-  );
 }

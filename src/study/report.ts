@@ -108,10 +108,7 @@ export const sr4irTable = (rep: StudyReport): string => table(rep.sr4irView, rep
 export const tdsrTable = (rep: StudyReport): string => table(rep.tdsrView, rep.primary, rep.seeds.length, false);
 
 /** `intro` follows the first line; `extra` (pictures, notes) closes the report. */
-export function reportMarkdown(
-  rep: StudyReport,
-  o: { command?: string; intro?: string; extra?: string } = {},
-): string {
+export function reportMarkdown(rep: StudyReport, o: { command?: string; intro?: string; extra?: string } = {}): string {
   const seeds = rep.seeds.length > 1 ? `mean ± std over seeds ${rep.seeds.join(", ")}` : `seed ${rep.seeds[0]}`;
   const parts = [
     `# ${rep.name}: ${rep.task} at x${rep.scale}`,

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { deepMerge } from "../../src/config/load.js";
 import { memory } from "../../src/engine/system.js";
 import { TasksrError } from "../../src/errors.js";
 import { loadStudy, validateStudy } from "../../src/study/load.js";
-import { deepMerge, planStudy } from "../../src/study/plan.js";
+import { planStudy } from "../../src/study/plan.js";
 import { buildReport, reportMarkdown } from "../../src/study/report.js";
 import { runStudy } from "../../src/study/run.js";
 import { pattern, putImage, tempDir } from "../support/data_trees.js";
@@ -30,10 +31,9 @@ const base = (root: string) => ({
 const configError = (re: RegExp) => (e: unknown) =>
   e instanceof TasksrError && e.code === "E_CONFIG" && re.test(e.message);
 
-test("deepMerge merges objects key by key and replaces everything else", () => {
-  assert.deepEqual(deepMerge({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2] }, e: 2 }), {
+test("deepMerge merges objects key by key, removes keys set to undefined and replaces everything else", () => {
+  assert.deepEqual(deepMerge({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2] }, e: 2, d: undefined }), {
     a: { b: 1, c: [2] },
-    d: 1,
     e: 2,
   });
 });
@@ -45,7 +45,7 @@ test("the plan links settings: S→T takes SR-FT's SR, T→S and SR-FT take H→
       base: base("/data"),
       seeds: [3, 4],
       recipes: { task2sr: { stages: "1ep:1:0+1ep:1:0.1" }, sr4ir: { tdp: { taps: { l4: 1 } }, cqmix: { grid: 4 } } },
-      overrides: { sr4ir: { train: { epochs: 5 } } },
+      overrides: { sr4ir: { train: { epochs: 5 }, sr: { options: { residual: true } } } },
     },
     "study.yaml",
   );
@@ -59,6 +59,8 @@ test("the plan links settings: S→T takes SR-FT's SR, T→S and SR-FT take H→
   assert.equal(get(3, "hr2task").cfg.optim.sr, undefined);
   assert.equal(get(3, "sr-ft").cfg.optim.task, undefined);
   assert.equal(get(3, "sr4ir").cfg.train.epochs, 5);
+  assert.deepEqual(get(3, "sr4ir").cfg.sr?.options, { residual: true }, "an override of a block the plan keeps");
+  assert.deepEqual(get(3, "joint").cfg.sr?.options, {});
   assert.equal(get(3, "joint").cfg.train.epochs, 1);
   assert.equal(get(4, "sr4ir").cfg.train.seed, 4);
   assert.equal(get(3, "sr4ir").dir, "/runs/s/seed-3/sr4ir");

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { validateRun } from "../../src/config/load.js";
+import { deepMerge, validateRun } from "../../src/config/load.js";
 import type { RunConfig } from "../../src/config/schema.js";
 import { keep, manualSeed, memory, noGrad, saveSafetensors, scope, type Tensor } from "../../src/engine/index.js";
 import "../../src/models/index.js";
@@ -32,21 +32,10 @@ export async function writeClassTree(): Promise<string> {
 }
 
 type Raw = Record<string, unknown>;
-const isObject = (v: unknown): v is Raw => v !== null && typeof v === "object" && !Array.isArray(v);
-
-/** `base` with `over` merged in recursively (arrays replaced, `undefined` removes a key). */
-export function merge(base: Raw, over: Raw): Raw {
-  const out: Raw = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v === undefined) delete out[k];
-    else out[k] = isObject(v) && isObject(out[k]) ? merge(out[k] as Raw, v) : v;
-  }
-  return out;
-}
 
 /**
  * A validated classification run on the tree at `root`: 3 batches of 4 per epoch (12 images), one epoch, a log
- * line per iteration, a 4-image evaluation without SSIM. `over` is merged into the raw config (see merge).
+ * line per iteration, a 4-image evaluation without SSIM. `over` is merged into the raw config (deepMerge: `undefined` removes a key).
  */
 export function tinyConfig(root: string, recipe: Raw, over: Raw = {}): RunConfig {
   const base: Raw = {
@@ -67,7 +56,7 @@ export function tinyConfig(root: string, recipe: Raw, over: Raw = {}): RunConfig
     train: { epochs: 1, batchSize: 4, logEvery: 1, seed: 3 },
     eval: { batchSize: 4, limit: 4, psnr: ["basicsr"], ssim: false },
   };
-  return validateRun(merge(base, over), "test config");
+  return validateRun(deepMerge(base, over), "test config");
 }
 
 /** Writes the state dict of a seeded build of `arch` (the frozen networks of S→T and T→S) and returns its path. */

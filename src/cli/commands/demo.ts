@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
+import { runStudyToReport } from "./study.js";
 
 export function registerDemo(program: Command): void {
   program
@@ -42,8 +43,6 @@ export function registerDemo(program: Command): void {
           throw new TasksrError("E_CLI_ARG", `--seeds must be a positive integer, got "${o.seeds}"`);
         }
         const { demoStudy } = await import("../../study/demo.js");
-        const { runStudy } = await import("../../study/run.js");
-        const { writeStudyReport } = await import("../../study/write.js");
         const t0 = performance.now();
         console.log(`tasksr demo: preparing the synthetic ${task} dataset in ${o.cache}`);
         const demo = await demoStudy({
@@ -55,36 +54,12 @@ export function registerDemo(program: Command): void {
           seeds: Array.from({ length: seeds }, (_, i) => i),
         });
         console.log(`tasksr demo: dataset ${demo.datasetReused ? "reused" : "generated"} at ${demo.root}`);
-        const ac = new AbortController();
-        const onSigint = () => {
-          if (ac.signal.aborted) process.exit(130);
-          console.error("\ntasksr: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)");
-          ac.abort();
-        };
-        process.on("SIGINT", onSigint);
-        try {
-          const r = await runStudy(demo.study, {
-            out: o.out,
-            where: "tasksr demo",
-            device: o.device,
-            replaceChanged: true,
-            signal: ac.signal,
-          });
-          if (r.stopped) {
-            console.log("stopped: run the same command again to continue the demo");
-            process.exitCode = 130;
-            return;
-          }
-          const rep = await writeStudyReport(r, {
-            command: `tasksr ${process.argv.slice(2).join(" ")}`,
-            intro: demo.description,
-          });
-          console.log(`\n${rep.markdown}`);
-          console.log(`report: ${rep.files.join(", ")}`);
-          console.log(`tasksr demo: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-        } finally {
-          process.off("SIGINT", onSigint);
-        }
+        const finished = await runStudyToReport(
+          demo.study,
+          { out: o.out, where: "tasksr demo", device: o.device, replaceChanged: true },
+          { command: `tasksr ${process.argv.slice(2).join(" ")}`, intro: demo.description },
+        );
+        if (finished) console.log(`tasksr demo: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       },
     );
 }

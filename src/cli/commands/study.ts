@@ -4,6 +4,9 @@
  * `<out>/<name>/report.{md,json}`. Ctrl-C stops at the next step with a checkpoint; running it again continues.
  */
 import type { Command } from "commander";
+import type { StudyOptions } from "../../study/run.js";
+import type { StudyConfig } from "../../study/schema.js";
+import { STOP_TRAINING, withInterrupt } from "../interrupt.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -19,35 +22,34 @@ export function registerStudy(program: Command): void {
     .action(async (file: string, o: { set: string[]; out: string; device?: string; fresh?: boolean }) => {
       const { dirname, resolve } = await import("node:path");
       const { loadStudy } = await import("../../study/load.js");
-      const { runStudy } = await import("../../study/run.js");
-      const { writeStudyReport } = await import("../../study/write.js");
       const study = loadStudy(file, o.set);
-      const ac = new AbortController();
-      const onSigint = () => {
-        if (ac.signal.aborted) process.exit(130);
-        console.error("\ntasksr: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)");
-        ac.abort();
-      };
-      process.on("SIGINT", onSigint);
-      try {
-        const r = await runStudy(study, {
-          out: o.out,
-          where: file,
-          device: o.device,
-          baseDir: dirname(resolve(file)),
-          fresh: o.fresh,
-          signal: ac.signal,
-        });
-        if (r.stopped) {
-          console.log(`stopped: run the same command again to continue the study`);
-          process.exitCode = 130;
-          return;
-        }
-        const rep = await writeStudyReport(r, { command: `tasksr study ${process.argv.slice(3).join(" ")}` });
-        console.log(`\n${rep.markdown}`);
-        console.log(`report: ${rep.files.join(", ")}`);
-      } finally {
-        process.off("SIGINT", onSigint);
-      }
+      await runStudyToReport(
+        study,
+        { out: o.out, where: file, device: o.device, baseDir: dirname(resolve(file)), fresh: o.fresh },
+        { command: `tasksr study ${process.argv.slice(3).join(" ")}` },
+      );
     });
+}
+
+/**
+ * Runs a study under Ctrl-C handling, then writes and prints its report; a stopped study says how to continue and
+ * sets exit status 130 (returns false). Shared by `tasksr study` and `tasksr demo`.
+ */
+export async function runStudyToReport(
+  study: StudyConfig,
+  run: Omit<StudyOptions, "signal">,
+  report: { command: string; intro?: string },
+): Promise<boolean> {
+  const { runStudy } = await import("../../study/run.js");
+  const { writeStudyReport } = await import("../../study/write.js");
+  const r = await withInterrupt((signal) => runStudy(study, { ...run, signal }), STOP_TRAINING);
+  if (r.stopped) {
+    console.log("stopped: run the same command again to continue");
+    process.exitCode = 130;
+    return false;
+  }
+  const rep = await writeStudyReport(r, report);
+  console.log(`\n${rep.markdown}`);
+  console.log(`report: ${rep.files.join(", ")}`);
+  return true;
 }

@@ -3,6 +3,7 @@
  * Ctrl-C stops at the next step with a checkpoint; a second Ctrl-C exits at once.
  */
 import type { Command } from "commander";
+import { STOP_TRAINING, withInterrupt } from "../interrupt.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -21,30 +22,23 @@ export function registerTrain(program: Command): void {
       const { formatEval } = await import("../../train/trainer.js");
       const { dirname, resolve } = await import("node:path");
       const cfg = loadRunConfig(o.config, o.set);
-      const ac = new AbortController();
-      const onSigint = () => {
-        if (ac.signal.aborted) process.exit(130);
-        console.error("\ntasksr: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)");
-        ac.abort();
-      };
-      process.on("SIGINT", onSigint);
-      try {
-        const r = await trainRun(cfg, {
-          out: o.out,
-          resume: o.resume,
-          baseDir: dirname(resolve(o.config)),
-          device: o.device,
-          signal: ac.signal,
-        });
-        if (r.stopped === "completed" && r.final) {
-          console.log(`done: ${cfg.name} in ${r.seconds.toFixed(0)} s; final ${formatEval(r.final)}`);
-          console.log(`run folder: ${r.runDir}`);
-        } else {
-          console.log(`stopped: resume with  tasksr train --config ${o.config} --resume auto`);
-          process.exitCode = 130;
-        }
-      } finally {
-        process.off("SIGINT", onSigint);
+      const r = await withInterrupt(
+        (signal) =>
+          trainRun(cfg, {
+            out: o.out,
+            resume: o.resume,
+            baseDir: dirname(resolve(o.config)),
+            device: o.device,
+            signal,
+          }),
+        STOP_TRAINING,
+      );
+      if (r.stopped === "completed" && r.final) {
+        console.log(`done: ${cfg.name} in ${r.seconds.toFixed(0)} s; final ${formatEval(r.final)}`);
+        console.log(`run folder: ${r.runDir}`);
+      } else {
+        console.log(`stopped: resume with  tasksr train --config ${o.config} --resume auto`);
+        process.exitCode = 130;
       }
     });
 }

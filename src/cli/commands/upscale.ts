@@ -9,6 +9,7 @@ import { basename, dirname, extname, join } from "node:path";
 import type { Command } from "commander";
 import { IMAGE_EXTENSIONS, listFilesRecursive } from "../../data/datasets/files.js";
 import { TasksrError } from "../../errors.js";
+import { withInterrupt } from "../interrupt.js";
 
 interface RawOptions {
   sr: string;
@@ -74,46 +75,36 @@ export function registerUpscale(program: Command): void {
       const { ProgressBar } = await import("../progress.js");
       const device = resolveDevice(o.device);
       const sr = loadSr(o.sr, { arch: o.arch, scale, device });
-      const ac = new AbortController();
-      const onSigint = () => {
-        if (ac.signal.aborted) process.exit(130);
-        ac.abort();
-      };
-      process.on("SIGINT", onSigint);
       const t0 = performance.now();
       let done = 0;
       try {
-        for (const job of jobs) {
-          const img = await readImage(job.from);
-          const lr = imagesToTensor([img], device); // [1, 3, h, w]
-          const bar = new ProgressBar(`[${done + 1}/${jobs.length}] ${job.name}`, "tiles");
-          let out: Awaited<ReturnType<typeof upscaleTiled>>;
-          try {
-            out = await upscaleTiled(sr.net, lr, {
-              tile,
-              overlap,
-              signal: ac.signal,
-              onProgress: (d, n) => bar.update(d, n),
-            });
-          } finally {
-            lr.dispose();
-            bar.finish();
+        await withInterrupt(async (signal) => {
+          for (const job of jobs) {
+            const img = await readImage(job.from);
+            const lr = imagesToTensor([img], device); // [1, 3, h, w]
+            const bar = new ProgressBar(`[${done + 1}/${jobs.length}] ${job.name}`, "tiles");
+            let out: Awaited<ReturnType<typeof upscaleTiled>>;
+            try {
+              out = await upscaleTiled(sr.net, lr, { tile, overlap, signal, onProgress: (d, n) => bar.update(d, n) });
+            } finally {
+              lr.dispose();
+              bar.finish();
+            }
+            const [image] = tensorToImages(out);
+            out.dispose();
+            await mkdir(dirname(job.to), { recursive: true });
+            await writeImage(job.to, image!);
+            done++;
           }
-          const [image] = tensorToImages(out);
-          out.dispose();
-          await mkdir(dirname(job.to), { recursive: true });
-          await writeImage(job.to, image!);
-          done++;
-        }
+        });
       } catch (err) {
-        if (ac.signal.aborted) {
+        if (err instanceof Error && err.name === "AbortError") {
           console.error(`tasksr upscale: stopped after ${done} of ${jobs.length} image(s)`);
           process.exitCode = 130;
           return;
         }
         throw err;
       } finally {
-        process.off("SIGINT", onSigint);
         sr.net.dispose();
       }
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
