@@ -75,6 +75,9 @@ function axes(
   return out;
 }
 
+/** Width the legend of `names` needs right of the plot (swatch, gap, longest name, margins). */
+const legendWidth = (names: readonly string[]): number => 34 + Math.max(...names.map((n) => textWidth(n, 11)));
+
 function legend(names: readonly string[], x: number, y: number): string[] {
   return names.flatMap((name, i) => [
     `<rect x="${x}" y="${y + i * 16}" width="10" height="10" fill="${seriesColour(i)}"/>`,
@@ -134,7 +137,7 @@ export function barChart(data: readonly BarDatum[], o: BarChartOptions = {}): st
     width,
     height,
     left: 64,
-    right: groups.length > 1 ? 110 : 16,
+    right: groups.length > 1 ? legendWidth(groups) : 16,
     top: o.title ? 40 : 16,
     bottom: (rotate ? Math.min(160, longest * 0.72 + 16) : 28) + (o.xLabel ? 22 : 0),
   };
@@ -211,7 +214,7 @@ export function lineChart(series: readonly LineSeries[], o: LineChartOptions = {
   if (all.length === 0) throw new TasksrError("E_TENSOR_ARG", "lineChart: no finite points");
   const width = o.width ?? 640;
   const height = o.height ?? 400;
-  const legendW = Math.min(220, Math.max(...usable.map((s) => textWidth(s.name, 11))) + 30);
+  const legendW = Math.min(220, legendWidth(usable.map((s) => s.name)));
   const f: Frame = { width, height, left: 64, right: legendW, top: o.title ? 40 : 16, bottom: o.xLabel ? 50 : 30 };
   const tx = (v: number) => (o.logY ? Math.log10(v) : v);
   const xs = all.map(([x]) => x);
