@@ -34,6 +34,9 @@ export interface StudyReport {
   seeds: number[];
   sr4irView: ReportRow[];
   tdsrView: ReportRow[];
+  /** Training wall time summed over every run of the study (runs reused from earlier invocations included). */
+  trainSeconds: number;
+  /** Wall time of the invocation that wrote the report. */
   seconds: number;
 }
 
@@ -77,6 +80,7 @@ export function buildReport(r: StudyResult): StudyReport {
     seeds: r.study.seeds,
     sr4irView,
     tdsrView,
+    trainSeconds: r.runs.reduce((a, x) => a + x.results.seconds, 0),
     seconds: r.seconds,
   };
 }
@@ -113,7 +117,7 @@ export function reportMarkdown(rep: StudyReport, o: { command?: string; intro?: 
   const parts = [
     `# ${rep.name}: ${rep.task} at x${rep.scale}`,
     "",
-    `Measured by this run (${seeds}); total wall time ${rep.seconds.toFixed(0)} s.` +
+    `Measured by this study (${seeds}); training time ${rep.trainSeconds.toFixed(0)} s summed over its runs.` +
       (o.command ? ` Command: \`${o.command}\`.` : "") +
       (o.intro ? ` ${o.intro}` : ""),
     "",

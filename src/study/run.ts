@@ -1,7 +1,7 @@
 /**
  * Runs a study: every planned (seed, setting) run in order through the ordinary trainer, reusing finished runs whose
  * config is unchanged and resuming interrupted ones, then the TDSR view per seed. Progress lines name the seed and
- * the setting; everything lands in `<out>/<study>/` (run folders, study.json).
+ * the setting; the run folders land in `<out>/<study>/seed-<k>/` (write.ts adds the report).
  */
 import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
