@@ -11,6 +11,8 @@
 #include <c10/cuda/CUDAFunctions.h>
 #endif
 
+#include <dlfcn.h>
+
 #include <mutex>
 #include <sstream>
 
@@ -386,6 +388,22 @@ void registerCore(Registry& r) {
     if (n < 1) throw ArgError("thread count must be >= 1");
     at::set_num_threads(static_cast<int>(n));
     return info.Env().Undefined();
+  });
+  // OpenBLAS (pthread build) keeps its own thread pool, which libtorch's set_num_threads does not control; the
+  // symbols are looked up at run time because libtorch may link another BLAS. Returns the count after the call,
+  // or -1 when no OpenBLAS is loaded.
+  r.def("blasThreads", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    using SetFn = void (*)(int);
+    using GetFn = int (*)();
+    auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    if (set == nullptr || get == nullptr) return Napi::Number::New(info.Env(), -1);
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      const int64_t n = I(info, 0);
+      if (n < 1) throw ArgError("BLAS thread count must be >= 1");
+      set(static_cast<int>(n));
+    }
+    return Napi::Number::New(info.Env(), get());
   });
   r.def("getNumThreads", [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::Number::New(info.Env(), at::get_num_threads());

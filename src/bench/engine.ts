@@ -6,6 +6,8 @@
  * Configs (docs/engine.md):
  *   edsr     EDSR-baseline x4 (16 x 64), batch 4 of 48x48 LR, L1, Adam lr 1e-4
  *   resnet18 ResNet-18 (1000 classes), batch 16 of 224x224, cross-entropy, SGD lr 0.1 momentum 0.9
+ *   mobilenetv3 MobileNetV3-Large features (the detectors' and segmenters' backbone: 1x1 and depthwise convs),
+ *            batch 16 of 224x224, mean of the last map as the loss, SGD lr 0.01 momentum 0.9
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -21,7 +23,7 @@ import { buildArch } from "../models/registry.js";
 import "../models/index.js";
 import type { Module } from "../nn/module.js";
 
-export const BENCH_CONFIGS = ["edsr", "resnet18"] as const;
+export const BENCH_CONFIGS = ["edsr", "resnet18", "mobilenetv3"] as const;
 export type BenchConfig = (typeof BENCH_CONFIGS)[number];
 
 export interface WorkerResult {
@@ -56,6 +58,13 @@ export function benchWorker(config: BenchConfig, steps: number, warmup: number, 
     x = rand([4, 3, 48, 48], { device: dev });
     y = rand([4, 3, 192, 192], { device: dev });
     loss = (o, t) => F.l1Loss(o, t);
+  } else if (config === "mobilenetv3") {
+    net = buildArch("mobilenet-v3-large", {}, "backbone") as unknown as Module<[Tensor], Tensor>;
+    net.to(dev);
+    opt = new SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
+    x = rand([16, 3, 224, 224], { device: dev });
+    y = rand([1], { device: dev });
+    loss = (o) => o.mean();
   } else {
     net = buildArch("resnet18", { numClasses: 1000 }, "task.classification") as unknown as Module<[Tensor], Tensor>;
     net.to(dev);
@@ -107,8 +116,13 @@ export function findTorchPython(): string | undefined {
 
 function runChild(cmd: string, args: string[], threads: number): WorkerResult {
   // Children inherit this process's environment, including the allocator preloaded by the tasksr launcher, so
-  // both sides run under the same allocator.
-  const env = { ...process.env, TASKSR_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  // both sides run under the same allocator; both get tasksr's OpenBLAS thread count (1 unless set).
+  const env = {
+    ...process.env,
+    TASKSR_THREADS: String(threads),
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? "1",
+  };
   const r = spawnSync(cmd, args, { encoding: "utf8", env, maxBuffer: 1 << 24 });
   const line = r.stdout
     ?.trim()

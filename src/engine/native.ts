@@ -33,6 +33,7 @@ export interface NativeApi {
   nativeBytes(): { cpu: number; cpuPeak: number };
   resetPeakBytes(): void;
   setNumThreads(n: number): void;
+  blasThreads(n?: number): number;
   getNumThreads(): number;
   configShow(): string;
   cudaDeviceCount(): number;
@@ -352,3 +353,7 @@ export const N: NativeApi = load();
 // libtorch picks 1 thread on some VMs (docs/engine.md); default to the core count unless the user chose.
 const envThreads = Number.parseInt(process.env.TASKSR_THREADS ?? process.env.OMP_NUM_THREADS ?? "", 10);
 N.setNumThreads(Number.isFinite(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
+// OpenBLAS's own pool runs beside libtorch's threads, which already split convolutions over the batch; on a busy
+// machine its workers wait for a time slice on every GEMM (a 1x1 convolution: 24 ms instead of 0.8 ms, 30x;
+// docs/engine.md). One BLAS thread unless the user set OPENBLAS_NUM_THREADS.
+if (process.env.OPENBLAS_NUM_THREADS === undefined) N.blasThreads(1);

@@ -20,6 +20,11 @@ export const resetPeakMemory = (): void => N.resetPeakBytes();
 /** Intra-op threads (process-wide). Defaults to the core count, or $TASKSR_THREADS / $OMP_NUM_THREADS. */
 export const setNumThreads = (n: number): void => N.setNumThreads(n);
 export const getNumThreads = (): number => N.getNumThreads();
+/**
+ * Threads of OpenBLAS's own pool (1 by default, or $OPENBLAS_NUM_THREADS); sets them when `n` is given. -1 when
+ * libtorch uses another BLAS.
+ */
+export const blasThreads = (n?: number): number => N.blasThreads(n);
 
 export const cudaDeviceCount = (): number => N.cudaDeviceCount();
 export const cudaAvailable = (): boolean => N.cudaDeviceCount() > 0;

@@ -3,6 +3,8 @@
 Usage: python3 engine_torch.py <config> <steps> <warmup> <threads>
   config: edsr   EDSR-baseline x4 (16 blocks x 64, MeanShift, batch 4 of 48x48 LR, L1, Adam lr 1e-4)
           resnet18  torchvision resnet18 (batch 16 of 224x224, cross-entropy, SGD lr 0.1 momentum 0.9)
+          mobilenetv3  torchvision mobilenet_v3_large().features (batch 16 of 224x224, mean of the output as the
+                    loss, SGD lr 0.01 momentum 0.9)
 Prints one JSON line: {"config", "s_per_step" (median), "steps", "peak_rss_mb", "torch": version}.
 Run by tasksr under the same allocator (tcmalloc) and thread count as the tasksr side.
 """
@@ -74,6 +76,14 @@ def main():
         x = torch.rand(16, 3, 224, 224)
         y = torch.randint(0, 1000, (16,))
         loss_fn = F.cross_entropy
+    elif config == "mobilenetv3":
+        import torchvision
+
+        net = torchvision.models.mobilenet_v3_large().features
+        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        x = torch.rand(16, 3, 224, 224)
+        y = None
+        loss_fn = lambda out, _: out.mean()
     else:
         raise SystemExit(f"unknown config {config}")
     net.train()

@@ -21,7 +21,7 @@ export function registerBench(program: Command): Command {
     .description(
       "train EDSR-baseline x4 and ResNet-18 steps with tasksr and with PyTorch (when installed); print s/step, ratio, peak RSS",
     )
-    .option("--config <names>", "comma-separated: edsr,resnet18", "edsr,resnet18")
+    .option("--config <names>", "comma-separated: edsr,resnet18,mobilenetv3", "edsr,resnet18,mobilenetv3")
     .option("--steps <n>", "timed steps per process", "8")
     .option("--warmup <n>", "untimed steps per process", "2")
     .option("--rounds <n>", "alternating rounds (one tasksr and one PyTorch process each)", "3")

@@ -88,7 +88,9 @@ export async function runDoctor(): Promise<{ checks: Check[]; ok: boolean }> {
   checks.push({
     name: "BLAS",
     ok: engine === undefined || openblas,
-    detail: blasPath ? `${blasPath}${openblas ? "" : " (reference BLAS: matmul/Linear ~14x slower)"}` : "not loaded",
+    detail: blasPath
+      ? `${blasPath}${openblas ? blasThreadsNote(engine) : " (reference BLAS: matmul/Linear ~14x slower)"}`
+      : "not loaded",
     fix: "sudo apt-get install libopenblas0-pthread",
   });
   const fmnist = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
@@ -126,3 +128,8 @@ export function registerDoctor(program: Command): void {
       if (!ok) process.exitCode = 1;
     });
 }
+
+const blasThreadsNote = (engine: typeof import("../../engine/system.js") | undefined): string => {
+  const n = engine?.blasThreads() ?? -1;
+  return n > 0 ? `, ${n} thread${n === 1 ? "" : "s"} (OPENBLAS_NUM_THREADS overrides)` : "";
+};
