@@ -26,6 +26,7 @@ interface TaskPreset {
   data: (quick: boolean) => Record<string, unknown>;
   size: number;
   taskNet: string;
+  taskOptions?: Record<string, unknown>;
   /** SR4IR's TDP taps of that network (A6.2). */
   taps: Record<string, number>;
   task: Record<string, unknown>;
@@ -47,18 +48,23 @@ const PRESETS: Record<Task, TaskPreset> = {
     data: (quick) => (quick ? { train: 200, val: 60 } : { train: 600, val: 150 }),
     size: 64,
     taskNet: "deeplabv3-mobilenetv3-light",
+    // From scratch in a few hundred iterations, BatchNorm statistics with torchvision's momentum 0.01 lag the weights
+    // and evaluation predicts background only (H→T: 10.6 mIoU); with 0.1, 16 epochs reach 63 mIoU.
+    taskOptions: { bnMomentum: 0.1 },
     taps: { C5: 1 },
-    task: { type: "adamw", lr: 2e-3, weightDecay: 1e-4 },
-    epochs: (quick) => (quick ? 2 : 5),
-    batchSize: 16,
+    task: { type: "adamw", lr: 6e-3, weightDecay: 1e-4 },
+    epochs: (quick) => (quick ? 6 : 12),
+    batchSize: 8,
   },
   detection: {
     data: (quick) => (quick ? { train: 200, val: 60 } : { train: 600, val: 150 }),
     size: 96,
-    taskNet: "fasterrcnn-mobilenet-v3-light",
+    // TDSR's detector family. From scratch on CPU, the light Faster R-CNN still predicts background everywhere after
+    // 600 iterations (AP 0.0), while this SSD reaches AP50 99 at HR in 300, ten times faster per image.
+    taskNet: "ssd-light",
     taps: { "0": 1 },
-    task: { type: "sgd", lr: 0.02, momentum: 0.9, weightDecay: 1e-4 },
-    epochs: (quick) => (quick ? 2 : 5),
+    task: { type: "sgd", lr: 0.01, momentum: 0.9, weightDecay: 1e-4 },
+    epochs: (quick) => (quick ? 4 : 8),
     batchSize: 8,
   },
 };
@@ -86,7 +92,7 @@ export async function demoStudy(
       device: o.device,
       data: { train: ds.train, val: ds.val, transforms: { resize: p.size, crop: p.size } },
       sr: { arch: "edsr-tiny", options: { residual: true } },
-      taskNet: { arch: p.taskNet },
+      taskNet: { arch: p.taskNet, ...(p.taskOptions && { options: p.taskOptions }) },
       optim: { sr: { type: "adamw", lr: 1e-3 }, task: p.task },
       schedule: {
         sr: { type: "cosine", periods: [epochs], etaMin: 1e-6 },

@@ -10,6 +10,7 @@ import {
   type DeepLabV3Options,
   imagenetBackboneRemap,
 } from "../../src/models/segmentation/deeplabv3.js";
+import { BatchNorm2d } from "../../src/nn/layers/norm.js";
 import type { Module } from "../../src/nn/module.js";
 import { assertClose, fixture } from "../support/compare.js";
 import { fillDeterministic } from "../support/norms.js";
@@ -98,4 +99,21 @@ test("smoke: deeplabv3-mobilenetv3-light forward, backward, Adam step, safetenso
     () => buildArch("deeplabv3-mobilenetv3-light", { numClasses: 4 }, "task.segmentation") as Module<[Tensor], unknown>,
     [2, 3, 32, 32],
   );
+});
+
+test("bnMomentum sets the backbone's BatchNorm momentum (default torchvision's 0.01); the heads keep torch's 0.1", () => {
+  const momenta = (options: Record<string, unknown>) => {
+    const net = buildArch("deeplabv3-mobilenetv3-light", options, "task.segmentation");
+    const found = new Map<string, Set<number>>();
+    for (const [name, m] of net.namedModules()) {
+      if (!(m instanceof BatchNorm2d)) continue;
+      const part = name.split(".")[0]!;
+      found.set(part, (found.get(part) ?? new Set()).add(m.momentum));
+    }
+    net.dispose();
+    return Object.fromEntries([...found].map(([k, v]) => [k, [...v]]));
+  };
+  assert.deepEqual(momenta({}), { backbone: [0.01], classifier: [0.1], aux_classifier: [0.1] });
+  assert.deepEqual(momenta({ bnMomentum: 0.1 }), { backbone: [0.1], classifier: [0.1], aux_classifier: [0.1] });
+  assert.throws(() => buildArch("deeplabv3-mobilenetv3-light", { bnMomentum: 0 }, "task.segmentation"), /bnMomentum/);
 });

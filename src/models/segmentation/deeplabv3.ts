@@ -28,6 +28,7 @@ import { BatchNorm2d } from "../../nn/layers/norm.js";
 import { AdaptiveAvgPool2d } from "../../nn/layers/pool.js";
 import { Module } from "../../nn/module.js";
 import { MobileNetV3Features, type MobileNetV3Options } from "../backbones/mobilenetv3.js";
+import { batchNorm } from "../blocks/conv_norm_act.js";
 import { ImageNormalize, type NormalizeOptions } from "../blocks/normalize.js";
 import { defineArch } from "../registry.js";
 import type { SegmenterOutput, TaskNetwork, WithTaps } from "../types.js";
@@ -44,6 +45,12 @@ export interface DeepLabV3Options extends NormalizeOptions, Pick<MobileNetV3Opti
   headChannels?: number;
   /** ASPP dilations (default [12, 24, 36]). */
   atrousRates?: readonly number[];
+  /**
+   * Momentum of the backbone's BatchNorm running statistics (default 0.01, torchvision's MobileNetV3 value). From
+   * scratch and for a few hundred iterations, 0.01 leaves the statistics far behind the weights and evaluation
+   * predicts background only; 0.1 (torch's default) lets short CPU runs evaluate what they learned.
+   */
+  bnMomentum?: number;
 }
 
 export const DEEPLAB_TAPS = ["C0", "C1", "C2", "C3", "C4", "C5"] as const;
@@ -133,7 +140,12 @@ export class DeepLabV3MobileNetV3 extends Module<[Tensor], SegmenterOutput> impl
     this.normalize = this.module("normalize", new ImageNormalize(o));
     this.backbone = this.module(
       "backbone",
-      new MobileNetV3Features({ widthMult: o.widthMult, reducedTail: o.reducedTail, dilated: true }),
+      new MobileNetV3Features({
+        widthMult: o.widthMult,
+        reducedTail: o.reducedTail,
+        dilated: true,
+        norm: batchNorm({ eps: 0.001, momentum: o.bnMomentum ?? 0.01 }),
+      }),
     );
     this.tapLayers = this.backbone.stageIndices;
     const [c2, c5] = [this.tapLayers[2]!, this.tapLayers[5]!];
@@ -182,6 +194,7 @@ const common = {
   aux: z.boolean().default(true),
   mean: z.array(z.number()).length(3).optional(),
   std: z.array(z.number().positive()).length(3).optional(),
+  bnMomentum: z.number().gt(0).max(1).default(0.01),
 };
 
 defineArch({
