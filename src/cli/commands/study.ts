@@ -26,7 +26,7 @@ export function registerStudy(program: Command): void {
       await runStudyToReport(
         study,
         { out: o.out, where: file, device: o.device, baseDir: dirname(resolve(file)), fresh: o.fresh },
-        { command: `tasksr study ${process.argv.slice(3).join(" ")}` },
+        { command: `tasksr ${process.argv.slice(2).join(" ")}` },
       );
     });
 }
