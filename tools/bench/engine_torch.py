@@ -3,8 +3,8 @@
 Usage: python3 engine_torch.py <config> <steps> <warmup> <threads>
   config: edsr   EDSR-baseline x4 (16 blocks x 64, MeanShift, batch 4 of 48x48 LR, L1, Adam lr 1e-4)
           resnet18  torchvision resnet18 (batch 16 of 224x224, cross-entropy, SGD lr 0.1 momentum 0.9)
-          mobilenetv3  torchvision mobilenet_v3_large().features (batch 16 of 224x224, mean of the output as the
-                    loss, SGD lr 0.01 momentum 0.9)
+          mobilenetv3  torchvision mobilenet_v3_large(width_mult=0.5, reduced_tail=True).features (batch 8 of
+                    128x128, mean of the output as the loss, SGD lr 0.01 momentum 0.9)
 Prints one JSON line: {"config", "s_per_step" (median), "steps", "peak_rss_mb", "torch": version}.
 Run by tasksr under the same allocator (tcmalloc) and thread count as the tasksr side.
 """
@@ -79,9 +79,9 @@ def main():
     elif config == "mobilenetv3":
         import torchvision
 
-        net = torchvision.models.mobilenet_v3_large().features
+        net = torchvision.models.mobilenet_v3_large(width_mult=0.5, reduced_tail=True).features
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-        x = torch.rand(16, 3, 224, 224)
+        x = torch.rand(8, 3, 128, 128)
         y = None
         loss_fn = lambda out, _: out.mean()
     else:
