@@ -14,7 +14,7 @@ export function registerDemo(program: Command): void {
     .description("train and compare every setting on built-in synthetic data; writes runs/demo/report.md")
     .option("--task <task>", "classification, segmentation or detection", "classification")
     .option("--scale <s>", "SR scale: 2, 4 or 8", "4")
-    .option("--quick", "a smaller, shorter demo (about 2 minutes on 2 CPU cores)")
+    .option("--quick", "a smaller, shorter demo (1-4 minutes on 2 CPU cores)")
     .option("--device <device>", "cpu, cuda, cuda:N or auto", "auto")
     .option("--seeds <n>", "number of seeds per setting (mean ± std in the report)", "1")
     .option("--out <dir>", "folder of study folders", "runs")
