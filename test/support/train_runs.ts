@@ -90,6 +90,21 @@ export const trainableKeys = (net: Net): string[] =>
     .filter(([, p]) => p.requiresGrad)
     .map(([k]) => k);
 
+/** Asserts that every trainable parameter of each network differs from its snapshot. */
+export function assertAllTrainablesChanged(
+  pairs: readonly (readonly [ReadonlyMap<string, Tensor>, Net])[],
+  what = "",
+): void {
+  for (const [before, net] of pairs) {
+    const changed = changedKeys(before, net);
+    assert.deepEqual(
+      trainableKeys(net).filter((k) => !changed.includes(k)),
+      [],
+      `${what}: every trainable parameter changes`,
+    );
+  }
+}
+
 /** Runs `before` and `after` around every optimizer step of a stepper (after windowEnd checks, i.e. real steps). */
 export function hookStep(s: Stepper, h: { before?: () => void; after?: () => void }): void {
   const step = s.step.bind(s);

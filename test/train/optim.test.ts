@@ -14,14 +14,13 @@ import { buildRun, makeSchedule } from "../../src/train/build.js";
 import { cosine, cosineRestart, linearWarmup, sequential } from "../../src/train/schedule.js";
 import { tempDir, writeTinyVoc } from "../support/data_trees.js";
 import {
+  assertAllTrainablesChanged,
   assertFlat,
-  changedKeys,
   disposeAll,
   hookStep,
   snapshot,
   tinyConfig,
   train,
-  trainableKeys,
   withRun,
   writeClassTree,
 } from "../support/train_runs.js";
@@ -234,16 +233,10 @@ test("AMP: bf16 autocast runs on the CPU (SR features in bf16); fp16 on the CPU 
     for (const { type, ...values } of trainRecords(run.runDir)) {
       assert.ok(Object.values(values).every(Number.isFinite), `${type}: ${JSON.stringify(values)}`);
     }
-    for (const [before, net] of [
+    assertAllTrainablesChanged([
       [sr, p.sr!],
       [task, p.task.net],
-    ] as const) {
-      const changed = changedKeys(before, net);
-      assert.deepEqual(
-        trainableKeys(net).filter((k) => !changed.includes(k)),
-        [],
-      );
-    }
+    ]);
     assertFlat(run.live, "bf16");
     disposeAll([...sr.values(), ...task.values()]);
   });

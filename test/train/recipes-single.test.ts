@@ -9,6 +9,7 @@ import { noGrad, scope, setNumThreads, type Tensor } from "../../src/engine/inde
 import type { BuiltRun } from "../../src/train/build.js";
 import { evaluateRun } from "../../src/train/trainer.js";
 import {
+  assertAllTrainablesChanged,
   assertFlat,
   changedKeys,
   disposeAll,
@@ -49,13 +50,8 @@ function onTaskInput(
 
 /** Keys of `net` (parameters and buffers) that changed, checked against what must and must not change. */
 function assertChanged(before: Map<string, Tensor>, net: BuiltRun["task"]["net"], trains: boolean, what: string): void {
-  const changed = changedKeys(before, net);
-  if (trains) {
-    const stale = trainableKeys(net).filter((k) => !changed.includes(k));
-    assert.deepEqual(stale, [], `${what}: every trainable parameter changes`);
-  } else {
-    assert.deepEqual(changed, [], `${what}: nothing changes`);
-  }
+  if (trains) assertAllTrainablesChanged([[before, net]], what);
+  else assert.deepEqual(changedKeys(before, net), [], `${what}: nothing changes`);
 }
 
 /** Reference bilinear upsampling with align_corners=True ([N, C, h, w] -> [N, C, H, W]), from the formula. */
