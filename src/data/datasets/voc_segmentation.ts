@@ -13,31 +13,10 @@ import { parseOptions } from "../options.js";
 import type { MaskTarget, Sample } from "../types.js";
 import { FileDataset, onBadSampleSchema, openSample, type SkippedSample } from "./base.js";
 import { exists, readIdList } from "./files.js";
+import { VOC_DET_CLASSES } from "./voc_detection.js";
 
-/** The 21 VOC segmentation classes, index = mask value. */
-export const VOC_SEG_CLASSES = [
-  "background",
-  "aeroplane",
-  "bicycle",
-  "bird",
-  "boat",
-  "bottle",
-  "bus",
-  "car",
-  "cat",
-  "chair",
-  "cow",
-  "diningtable",
-  "dog",
-  "horse",
-  "motorbike",
-  "person",
-  "pottedplant",
-  "sheep",
-  "sofa",
-  "train",
-  "tvmonitor",
-] as const;
+/** The 21 VOC segmentation classes, index = mask value: background, then the 20 object classes. */
+export const VOC_SEG_CLASSES = ["background", ...VOC_DET_CLASSES] as const;
 
 export const vocSegmentationSchema = z.strictObject({
   /** The year folder, e.g. `VOCdevkit/VOC2012` (holds JPEGImages, SegmentationClass, ImageSets). */
