@@ -3,7 +3,7 @@
  * text labels and captioned image grids. Lines and fills are set pixel by pixel (crisp, exact); text is an SVG
  * `<text>` overlay rendered and composited by sharp (librsvg; DejaVu Sans, from the fonts-dejavu-core package).
  */
-import sharp, { type OverlayOptions } from "sharp";
+import sharp, { type OverlayOptions, type Sharp } from "sharp";
 import type { Image } from "../data/io/image.js";
 import { vocPalette } from "../data/io/mask.js";
 import { TasksrError } from "../errors.js";
@@ -122,21 +122,23 @@ export function textOverlaySvg(width: number, height: number, items: readonly Te
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join("")}</svg>`;
 }
 
-/** Composites an SVG overlay of the image's size onto a copy of `img`. */
-async function overlay(img: Image, svg: string): Promise<Image> {
-  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
-    raw: { width: img.width, height: img.height, channels: 3 },
-  })
-    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+/** Composites `layers` onto `base` and returns the result as an 8-bit RGB image. */
+async function compositeRgb(base: Sharp, layers: OverlayOptions[]): Promise<Image> {
+  const { data, info } = await base.composite(layers).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return {
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     width: info.width,
     height: info.height,
     channels: 3,
   };
+}
+
+/** Composites an SVG overlay of the image's size onto a copy of `img`. */
+function overlay(img: Image, svg: string): Promise<Image> {
+  const base = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  });
+  return compositeRgb(base, [{ input: Buffer.from(svg), top: 0, left: 0 }]);
 }
 
 /** Writes text items onto a copy of `img` ("label text": captions, scores, class names). */
@@ -253,17 +255,8 @@ export async function composeGrid(cells: readonly GridCell[], o: GridOptions = {
     if (c.caption) texts.push({ x: left + cw / 2, y: top + ch + 2, text: c.caption, fontSize: size, anchor: "middle" });
   }
   if (texts.length) layers.push({ input: Buffer.from(textOverlaySvg(width, height, texts)), left: 0, top: 0 });
-  const { data, info } = await sharp({
-    create: { width, height, channels: 3, background: { r: bg[0], g: bg[1], b: bg[2] } },
-  })
-    .composite(layers)
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    width: info.width,
-    height: info.height,
-    channels: 3,
-  };
+  return compositeRgb(
+    sharp({ create: { width, height, channels: 3, background: { r: bg[0], g: bg[1], b: bg[2] } } }),
+    layers,
+  );
 }
