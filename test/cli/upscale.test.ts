@@ -34,39 +34,15 @@ async function expectReference(path: string): Promise<void> {
 }
 
 test("upscale: EDSR-PyTorch .pt weights with --arch/--scale reproduce PyTorch's output, untiled and tiled", async () => {
+  const upscale = (out: string, ...tiling: string[]) =>
+    tasksr("upscale", "--sr", PT, "--arch", "edsr-tiny", "--scale", "2", ...tiling, join(TMP, "lr.png"), out);
   const whole = join(TMP, "sr-whole.png");
-  let r = tasksr(
-    "upscale",
-    "--sr",
-    PT,
-    "--arch",
-    "edsr-tiny",
-    "--scale",
-    "2",
-    "--tile",
-    "0",
-    join(TMP, "lr.png"),
-    whole,
-  );
+  let r = upscale(whole, "--tile", "0");
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /upscaled 1 image\(s\) with .*edsr_tiny_x2\.pt \(edsr-tiny x2\)/);
   await expectReference(whole);
   const tiled = join(TMP, "sr-tiled.png");
-  r = tasksr(
-    "upscale",
-    "--sr",
-    PT,
-    "--arch",
-    "edsr-tiny",
-    "--scale",
-    "2",
-    "--tile",
-    "4",
-    "--overlap",
-    "12",
-    join(TMP, "lr.png"),
-    tiled,
-  );
+  r = upscale(tiled, "--tile", "4", "--overlap", "12");
   assert.equal(r.status, 0, r.stderr);
   await expectReference(tiled);
 });
