@@ -9,7 +9,7 @@ Prints one JSON line: {"config", "s_per_step" (median), "steps", "peak_rss_mb", 
 Run by tasksr under the same allocator (tcmalloc) and thread count as the tasksr side.
 """
 import json
-import math
+import os
 import resource
 import statistics
 import sys
@@ -17,45 +17,9 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-
-class MeanShift(nn.Conv2d):
-    def __init__(self, sign):
-        super().__init__(3, 3, 1)
-        mean = torch.tensor([0.4488, 0.4371, 0.4040]) * 255
-        self.weight.data = torch.eye(3).view(3, 3, 1, 1)
-        self.bias.data = sign * mean
-        for p in self.parameters():
-            p.requires_grad = False
-
-
-class ResBlock(nn.Module):
-    def __init__(self, f):
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(f, f, 3, padding=1), nn.ReLU(True), nn.Conv2d(f, f, 3, padding=1))
-
-    def forward(self, x):
-        return x + self.body(x)
-
-
-class EDSR(nn.Module):
-    def __init__(self, blocks=16, f=64, scale=4):
-        super().__init__()
-        self.sub_mean = MeanShift(-1)
-        self.add_mean = MeanShift(1)
-        self.head = nn.Sequential(nn.Conv2d(3, f, 3, padding=1))
-        self.body = nn.Sequential(*[ResBlock(f) for _ in range(blocks)], nn.Conv2d(f, f, 3, padding=1))
-        up = []
-        for _ in range(int(math.log2(scale))):
-            up += [nn.Conv2d(f, 4 * f, 3, padding=1), nn.PixelShuffle(2)]
-        self.tail = nn.Sequential(nn.Sequential(*up), nn.Conv2d(f, 3, 3, padding=1))
-
-    def forward(self, x):
-        x = self.sub_mean(x * 255)
-        x = self.head(x)
-        x = x + self.body(x)
-        return self.add_mean(self.tail(x)) / 255
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from edsr_ref import Edsr  # noqa: E402
 
 
 def main():
@@ -63,7 +27,7 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     if config == "edsr":
-        net = EDSR()
+        net = Edsr(scale=4, blocks=16, f=64)
         opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-4)
         x = torch.rand(4, 3, 48, 48)
         y = torch.rand(4, 3, 192, 192)
