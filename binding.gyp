@@ -4,6 +4,7 @@
       "target_name": "tasksr_native",
       "sources": [
         "native/src/addon.cc",
+        "native/src/cpu_allocator.cc",
         "native/src/creation.cc",
         "native/src/views.cc",
         "native/src/math.cc",

@@ -1,9 +1,8 @@
 // Addon entry point: op registry and trampoline, tensor handles, argument readers, memory accounting.
 #include "common.h"
+#include "cpu_allocator.h"
 
 #include <ATen/Parallel.h>
-#include <c10/core/CPUAllocator.h>
-#include <c10/core/impl/alloc_cpu.h>
 
 #if TASKSR_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -13,52 +12,13 @@
 
 #include <dlfcn.h>
 
-#include <mutex>
 #include <sstream>
 
 namespace tasksr {
 
 std::atomic<int64_t> g_live_handles{0};
 
-// ---------------------------------------------------------------------------------------------------------------
-// Counting CPU allocator: wraps c10's aligned allocation with a 64-byte header holding the size, so
-// `nativeBytes()` reports exactly what libtorch holds on the CPU (including tensors autograd saved for backward).
-// ---------------------------------------------------------------------------------------------------------------
 namespace {
-std::atomic<int64_t> g_cpu_bytes{0};
-std::atomic<int64_t> g_cpu_peak{0};
-constexpr size_t kHeader = 64;  // keeps the 64-byte alignment c10 guarantees
-
-void countingDelete(void* data) {
-  if (data == nullptr) return;
-  void* base = static_cast<char*>(data) - kHeader;
-  g_cpu_bytes -= static_cast<int64_t>(*static_cast<size_t*>(base));
-  c10::free_cpu(base);
-}
-
-struct CountingAllocator final : c10::Allocator {
-#if TASKSR_TORCH_MAJOR > 2 || (TASKSR_TORCH_MAJOR == 2 && TASKSR_TORCH_MINOR >= 3)
-  c10::DataPtr allocate(size_t n) override {
-#else
-  c10::DataPtr allocate(size_t n) const override {
-#endif
-    void* base = c10::alloc_cpu(n + kHeader);
-    *static_cast<size_t*>(base) = n;
-    const int64_t now = (g_cpu_bytes += static_cast<int64_t>(n));
-    int64_t peak = g_cpu_peak.load();
-    while (now > peak && !g_cpu_peak.compare_exchange_weak(peak, now)) {
-    }
-    void* data = static_cast<char*>(base) + kHeader;
-    return {data, data, &countingDelete, at::Device(at::DeviceType::CPU)};
-  }
-  c10::DeleterFnPtr raw_deleter() const override { return &countingDelete; }
-#if TASKSR_TORCH_MAJOR > 2 || (TASKSR_TORCH_MAJOR == 2 && TASKSR_TORCH_MINOR >= 3)
-  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
-#endif
-};
-
-CountingAllocator g_counting_allocator;
-std::once_flag g_allocator_once;
 
 // napi type tag marking the objects that wrap a TensorBox (random 128-bit value, fixed for this addon).
 const napi_type_tag kTensorTag = {0x7a3c9e41d2b85f06ULL, 0x91e4c7a25b3d6f80ULL};
@@ -374,14 +334,20 @@ void registerCore(Registry& r) {
     return Napi::Number::New(info.Env(), static_cast<double>(g_live_handles.load()));
   });
   r.def("nativeBytes", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const CpuMemoryStats s = cpuMemoryStats();
     auto o = Napi::Object::New(info.Env());
-    o.Set("cpu", static_cast<double>(g_cpu_bytes.load()));
-    o.Set("cpuPeak", static_cast<double>(g_cpu_peak.load()));
+    o.Set("cpu", static_cast<double>(s.allocated));
+    o.Set("cpuPeak", static_cast<double>(s.peak));
+    o.Set("poolMapped", static_cast<double>(s.poolMapped));
+    o.Set("poolFree", static_cast<double>(s.poolFree));
     return o;
   });
   r.def("resetPeakBytes", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    g_cpu_peak = g_cpu_bytes.load();
+    resetCpuPeak();
     return info.Env().Undefined();
+  });
+  r.def("emptyCache", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(emptyCpuCache()));
   });
   r.def("setNumThreads", [](const Napi::CallbackInfo& info) -> Napi::Value {
     const int64_t n = I(info, 0);
@@ -456,7 +422,7 @@ void registerCore(Registry& r) {
 namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace tasksr;
-  std::call_once(g_allocator_once, [] { c10::SetCPUAllocator(&g_counting_allocator, /*priority=*/10); });
+  installCpuAllocator();
   Registry r;
   registerCore(r);
   registerCreation(r);

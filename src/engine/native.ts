@@ -30,8 +30,14 @@ export interface NativeApi {
   isContiguous(t: H): boolean;
   item(t: H): number | boolean;
   liveTensors(): number;
-  nativeBytes(): { cpu: number; cpuPeak: number };
+  nativeBytes(): {
+    cpu: number;
+    cpuPeak: number;
+    poolMapped: number;
+    poolFree: number;
+  };
   resetPeakBytes(): void;
+  emptyCache(): number;
   setNumThreads(n: number): void;
   blasThreads(n?: number): number;
   getNumThreads(): number;

@@ -9,13 +9,31 @@ export interface MemoryInfo {
   cpuBytes: number;
   /** High-water mark of cpuBytes since start or the last resetPeakMemory(). */
   cpuPeakBytes: number;
+  /**
+   * Address space the engine mapped for CPU tensors of 256 KiB and up (docs/engine.md, "Memory"); resident only
+   * where tensors have touched it.
+   */
+  cpuPoolMappedBytes: number;
+  /** The part of cpuPoolMappedBytes no tensor uses now, kept for the next ones; emptyCache() returns its pages. */
+  cpuPoolFreeBytes: number;
 }
 
 export function memory(): MemoryInfo {
   const b = N.nativeBytes();
-  return { liveTensors: N.liveTensors(), cpuBytes: b.cpu, cpuPeakBytes: b.cpuPeak };
+  return {
+    liveTensors: N.liveTensors(),
+    cpuBytes: b.cpu,
+    cpuPeakBytes: b.cpuPeak,
+    cpuPoolMappedBytes: b.poolMapped,
+    cpuPoolFreeBytes: b.poolFree,
+  };
 }
 export const resetPeakMemory = (): void => N.resetPeakBytes();
+/**
+ * Returns the pages of the free pool blocks to the system (like torch.cuda.empty_cache for the CPU); returns the
+ * free bytes advised, resident or not.
+ */
+export const emptyCache = (): number => N.emptyCache();
 
 /** Intra-op threads (process-wide). Defaults to the core count, or $TASKSR_THREADS / $OMP_NUM_THREADS. */
 export const setNumThreads = (n: number): void => N.setNumThreads(n);
