@@ -76,8 +76,8 @@ export async function runDoctor(): Promise<{ checks: Check[]; ok: boolean }> {
     name: "allocator",
     ok: tcmalloc,
     detail: tcmalloc
-      ? "tcmalloc (preloaded)"
-      : "glibc malloc: RSS grows without bound when JS drives libtorch op by op",
+      ? "tcmalloc (preloaded) for blocks under 256 KiB, tasksr's own pool for larger ones"
+      : "glibc malloc for blocks under 256 KiB (tasksr's pool serves larger ones); tasksr is measured with tcmalloc",
     fix: existsSync("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4")
       ? "run through the `tasksr` launcher (it preloads tcmalloc), or LD_PRELOAD=libtcmalloc_minimal.so.4"
       : "sudo apt-get install libtcmalloc-minimal4",
