@@ -124,7 +124,7 @@ test("forwardTaps: l4 of ResNet-18 at 224 px is [N, 512, 7, 7]; unknown tap name
   });
   assert.throws(
     () => net.forwardTaps(rand([1, 3, 32, 32]), ["l4a"]),
-    (e: unknown) => e instanceof TasksrError && /no tap l4a; taps: start, l1, l2, l3, l4/.test(e.message),
+    (e: unknown) => e instanceof TasksrError && /no tap "l4a"; taps: start, l1, l2, l3, l4/.test(e.message),
   );
   net.dispose();
 });

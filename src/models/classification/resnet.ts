@@ -19,7 +19,6 @@ import { noGrad } from "../../engine/autograd.js";
 import * as F from "../../engine/functional.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
-import { TasksrError } from "../../errors.js";
 import { kaimingNormal_ } from "../../nn/init.js";
 import { Sequential } from "../../nn/layers/container.js";
 import { Conv2d } from "../../nn/layers/conv.js";
@@ -28,6 +27,7 @@ import { BatchNorm2d } from "../../nn/layers/norm.js";
 import { Module } from "../../nn/module.js";
 import { ImageNormalize, type NormalizeOptions } from "../blocks/normalize.js";
 import { defineArch } from "../registry.js";
+import { checkTaps } from "../taps.js";
 import type { TaskNetwork, WithTaps } from "../types.js";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -181,10 +181,7 @@ export class ResNet extends Module implements TaskNetwork<Tensor> {
 
   /** Logits plus the requested taps (`start`, `l1`…`l4`). */
   forwardTaps(x: Tensor, taps: readonly string[]): WithTaps<Tensor> {
-    const unknown = taps.filter((t) => !this.tapNames.includes(t));
-    if (unknown.length > 0) {
-      throw new TasksrError("E_CONFIG", `ResNet has no tap ${unknown.join(", ")}; taps: ${this.tapNames.join(", ")}`);
-    }
+    checkTaps("ResNet", taps, this.tapNames);
     return scope(() => this.run(x, new Set(taps)));
   }
 

@@ -17,6 +17,7 @@ import { scope } from "../../engine/scope.js";
 import { check } from "../../errors.js";
 import { Module } from "../../nn/module.js";
 import { MultiScaleRoiAlign } from "../boxes/roi-align.js";
+import { checkTaps } from "../taps.js";
 import type { WithTaps } from "../types.js";
 import { AnchorGenerator } from "./anchors.js";
 import { MobileNetV3Fpn, type MobileNetV3FpnOptions } from "./fpn.js";
@@ -120,13 +121,7 @@ export class FasterRcnn
   }
 
   #run(images: DetectorInput, taps: readonly string[], targets?: readonly DetectionTarget[]): WithTaps<DetectorOutput> {
-    for (const t of taps) {
-      check(
-        this.tapNames.includes(t),
-        () => `Faster R-CNN has no tap "${t}"; taps: ${this.tapNames.join(", ")}`,
-        "E_CONFIG",
-      );
-    }
+    checkTaps("Faster R-CNN", taps, this.tapNames);
     const batch = this.transform.apply(images, targets);
     const features = this.backbone.call(batch.images);
     const tapMap = new Map(taps.map((t) => [t, features.get(t)!]));

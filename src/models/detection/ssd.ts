@@ -20,6 +20,7 @@ import { Module } from "../../nn/module.js";
 import { BoxCoder } from "../boxes/coder.js";
 import { SsdMatcher } from "../boxes/matcher.js";
 import { batchedNms, boxIou, clipBoxesToImage, type Size } from "../boxes/ops.js";
+import { checkTaps } from "../taps.js";
 import type { WithTaps } from "../types.js";
 import { DefaultBoxGenerator, type DefaultBoxSettings } from "./anchors.js";
 import { DetectionTransform, IMAGENET_MEAN, IMAGENET_STD, type TransformOptions } from "./transform.js";
@@ -349,9 +350,7 @@ export class Ssd extends Module<[DetectorInput, (readonly DetectionTarget[])?], 
   }
 
   #run(images: DetectorInput, taps: readonly string[], targets?: readonly DetectionTarget[]): WithTaps<DetectorOutput> {
-    for (const t of taps) {
-      check(this.tapNames.includes(t), () => `SSD has no tap "${t}"; taps: ${this.tapNames.join(", ")}`, "E_CONFIG");
-    }
+    checkTaps("SSD", taps, this.tapNames);
     const batch = this.transform.apply(images, targets);
     const features = this.backbone.call(batch.images);
     const head = this.head.call(features);

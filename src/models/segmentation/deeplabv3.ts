@@ -19,7 +19,6 @@ import { cat } from "../../engine/creation.js";
 import * as F from "../../engine/functional.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
-import { TasksrError } from "../../errors.js";
 import { ReLU } from "../../nn/layers/activation.js";
 import { ModuleList, Sequential } from "../../nn/layers/container.js";
 import { Conv2d } from "../../nn/layers/conv.js";
@@ -31,6 +30,7 @@ import { MobileNetV3Features, type MobileNetV3Options } from "../backbones/mobil
 import { batchNorm } from "../blocks/conv_norm_act.js";
 import { ImageNormalize, type NormalizeOptions } from "../blocks/normalize.js";
 import { defineArch } from "../registry.js";
+import { checkTaps } from "../taps.js";
 import type { SegmenterOutput, TaskNetwork, WithTaps } from "../types.js";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -165,13 +165,7 @@ export class DeepLabV3MobileNetV3 extends Module<[Tensor], SegmenterOutput> impl
 
   /** Logits plus the requested taps (`C0`…`C5`). */
   forwardTaps(x: Tensor, taps: readonly string[]): WithTaps<SegmenterOutput> {
-    const unknown = taps.filter((t) => !this.tapNames.includes(t));
-    if (unknown.length > 0) {
-      throw new TasksrError(
-        "E_CONFIG",
-        `DeepLabV3 has no tap ${unknown.join(", ")}; taps: ${this.tapNames.join(", ")}`,
-      );
-    }
+    checkTaps("DeepLabV3", taps, this.tapNames);
     return scope(() => this.run(x, taps));
   }
 
