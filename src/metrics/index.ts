@@ -13,6 +13,7 @@ export {
   type CocoImage,
   indexCocoGroundTruth,
 } from "./coco/ground-truth.js";
+export { type CocoLenientCounts, type CocoReadOptions, cocoLenientWarnings } from "./coco/lenient.js";
 export { AREA_LABELS, AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS } from "./coco/params.js";
 export { type CocoStatKey, type CocoStats, formatCocoStats, STAT_KEYS } from "./coco/summarize.js";
 export { ConfusionMatrix, type NanPolicy, type SegmentationSummary } from "./confusion.js";

@@ -78,7 +78,9 @@ function readVocXml(file: string, imageId: string): VocObject[] {
 
 function readCocoGroundTruth(path: string): VocGroundTruthFiles {
   const json = readJsonFile(path, "COCO ground truth");
-  const gt = indexCocoGroundTruth(json, path);
+  // Strict: every annotation below needs a listed image and category (VOC evaluation follows the devkit, which has
+  // no notion of pycocotools' lenient reading).
+  const gt = indexCocoGroundTruth(json, path, { strict: true });
   const classOfCategory = new Map<number, string>();
   const owner = new Map<string, number>();
   gt.categoryIds.forEach((id, k) => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { readImage, writeImage } from "../../src/data/io/image.js";
 import { imresizeMatlab } from "../../src/data/resize/matlab.js";
-import { REPO, SHARED_DATA } from "../support/paths.js";
+import { FIXTURES, REPO, SHARED_DATA } from "../support/paths.js";
 
 const DET = join(SHARED_DATA, "detection-metric-fixtures", "review_object_detection_metrics", "tests");
 const SR_BENCH = join(SHARED_DATA, "sr-bench-set5-set14");
@@ -19,17 +19,25 @@ function tasksr(...args: string[]): { status: number | null; stdout: string; std
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The fixture of tools/fixtures/coco_lenient_cases.py (pycocotools' numbers on input it reads leniently). */
+const LENIENT = JSON.parse(readFileSync(join(FIXTURES, "metrics", "coco_lenient_cases.json"), "utf8")) as {
+  shared: { insert_every: number; unknown_detections: unknown[]; stats: number[] };
+  cases: { name: string; gt: unknown; dets: unknown[]; stats: number[] }[];
+};
+const COCO_GT = join(DET, "test_coco_eval", "gts", "sampled_gts_bbox_area.json");
+const COCO_DT = join(DET, "test_coco_eval", "cocoapi_results.json");
+
+function assertStats(stdout: string, want: number[]): Record<string, number> {
+  const stats = JSON.parse(stdout) as Record<string, number>;
+  const got = Object.values(stats);
+  assert.equal(got.length, want.length);
+  // 1e-12 as test/metrics/coco.test.ts (measured: bit-identical).
+  for (const [i, w] of want.entries()) assert.ok(Math.abs(got[i]! - w) <= 1e-12, `${Object.keys(stats)[i]}: ${got[i]}`);
+  return stats;
+}
+
 test("metrics coco --json prints the 12 numbers of official pycocotools", () => {
-  const gt = join(DET, "test_coco_eval", "gts", "sampled_gts_bbox_area.json");
-  const r = tasksr(
-    "metrics",
-    "coco",
-    "--gt",
-    gt,
-    "--dt",
-    join(DET, "test_coco_eval", "cocoapi_results.json"),
-    "--json",
-  );
+  const r = tasksr("metrics", "coco", "--gt", COCO_GT, "--dt", COCO_DT, "--json");
   assert.equal(r.status, 0, r.stderr);
   const stats = JSON.parse(r.stdout) as Record<string, number>;
   const want: Record<string, number> = {
@@ -51,19 +59,58 @@ test("metrics coco --json prints the 12 numbers of official pycocotools", () => 
     assert.ok(Math.abs(stats[k]! - v) <= 5e-7 + 1e-12, `${k}: ${stats[k]} vs ${v}`);
 });
 
-test("metrics coco: an unknown category id or malformed JSON fails with exit 2 naming file and field", () => {
-  const gt = join(DET, "test_coco_eval", "gts", "sampled_gts_bbox_area.json");
-  const dt = join(TMP, "bad-category.json");
-  writeFileSync(dt, JSON.stringify([{ image_id: 42, category_id: 1000, bbox: [1, 2, 3, 4], score: 0.5 }]));
-  const r = tasksr("metrics", "coco", "--gt", gt, "--dt", dt);
-  assert.equal(r.status, 2);
-  assert.match(
-    r.stderr,
-    /bad-category\.json: \[0\]\.category_id: expected a category id of the ground truth .* got 1000 \[E_BAD_FILE/,
+test("metrics coco: detections of unknown categories give pycocotools' numbers and one warning line", () => {
+  const results = JSON.parse(readFileSync(COCO_DT, "utf8")) as unknown[];
+  const { insert_every: every, unknown_detections: unknown } = LENIENT.shared;
+  const dt = join(TMP, "unknown-categories.json");
+  writeFileSync(dt, JSON.stringify(results.flatMap((d, i) => (i % every === 0 ? [unknown[i / every], d] : [d]))));
+  const r = tasksr("metrics", "coco", "--gt", COCO_GT, "--dt", dt, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const stats = assertStats(r.stdout, LENIENT.shared.stats);
+  const clean = tasksr("metrics", "coco", "--gt", COCO_GT, "--dt", COCO_DT, "--json");
+  assert.equal(clean.status, 0, clean.stderr);
+  assert.equal(clean.stderr, "");
+  assert.deepEqual(stats, JSON.parse(clean.stdout), "the same numbers as the results without those detections");
+  const lines = r.stderr.split("\n").filter((l) => l !== "");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.equal(
+    lines[0],
+    `tasksr: warning: ${dt}: ${unknown.length} detection(s) with a category_id that is not a category of ${COCO_GT} ` +
+      "not evaluated, as pycocotools does (--strict refuses them)",
   );
+
+  const strict = tasksr("metrics", "coco", "--gt", COCO_GT, "--dt", dt, "--json", "--strict");
+  assert.equal(strict.status, 2);
+  assert.equal(strict.stdout, "");
+  assert.match(
+    strict.stderr,
+    /unknown-categories\.json: \[0\]\.category_id: expected a category id of the ground truth .* got 12 \[E_BAD_FILE/,
+  );
+});
+
+test("metrics coco: annotations on unlisted images and categories, one warning line per kind", () => {
+  const c = LENIENT.cases.find((x) => x.name.startsWith("annotations on unlisted images"))!;
+  const gt = join(TMP, "unlisted-gt.json");
+  const dt = join(TMP, "unlisted-dt.json");
+  writeFileSync(gt, JSON.stringify(c.gt));
+  writeFileSync(dt, JSON.stringify(c.dets));
+  const r = tasksr("metrics", "coco", "--gt", gt, "--dt", dt, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  assertStats(r.stdout, c.stats);
+  const lines = r.stderr.split("\n").filter((l) => l !== "");
+  assert.equal(lines.length, 3, r.stderr);
+  assert.match(lines[0]!, /unlisted-dt\.json: 24 detection\(s\) with a category_id that is not a category of/);
+  assert.match(lines[1]!, /unlisted-gt\.json: 8 annotation\(s\) with an image_id not in images not evaluated/);
+  assert.match(lines[2]!, /unlisted-gt\.json: 12 annotation\(s\) with a category_id not in categories/);
+  const strict = tasksr("metrics", "coco", "--gt", gt, "--dt", dt, "--strict");
+  assert.equal(strict.status, 2);
+  assert.match(strict.stderr, /unlisted-gt\.json: annotations\[\d+\]\.(image|category)_id: expected .*\[E_BAD_FILE/);
+});
+
+test("metrics coco: malformed JSON fails with exit 2 naming the file", () => {
   const broken = join(TMP, "broken.json");
   writeFileSync(broken, "[{");
-  const s = tasksr("metrics", "coco", "--gt", broken, "--dt", dt);
+  const s = tasksr("metrics", "coco", "--gt", broken, "--dt", COCO_DT);
   assert.equal(s.status, 2);
   assert.match(s.stderr, /broken\.json: not valid JSON \(COCO ground truth\).*\[E_BAD_FILE/);
 });

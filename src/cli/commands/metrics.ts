@@ -6,6 +6,7 @@
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
 import { evaluateCocoFiles } from "../../metrics/coco/files.js";
+import { cocoLenientWarnings } from "../../metrics/coco/lenient.js";
 import { formatCocoStats } from "../../metrics/coco/summarize.js";
 import { SR_PROTOCOLS, type SrProtocol } from "../../metrics/sr-protocol.js";
 import { VocEvaluator, type VocOptions } from "../../metrics/voc.js";
@@ -87,9 +88,16 @@ function registerCoco(metrics: Command): void {
     .requiredOption("--gt <file>", "COCO instances JSON (images, annotations with bbox/area/iscrowd, categories)")
     .requiredOption("--dt <file>", "COCO results JSON: a list of {image_id, category_id, bbox: [x, y, w, h], score}")
     .option("--json", "print one object with keys AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl")
+    .option(
+      "--strict",
+      "refuse detections of unknown categories, annotations on unlisted images or categories and reused annotation " +
+        "ids (by default they are evaluated as pycocotools does, with a warning on stderr)",
+    )
     .addHelpText("after", "\nValues are fractions in [0, 1]; -1 where a setting has no ground truth (as pycocotools).")
-    .action((o: { gt: string; dt: string; json?: boolean }) => {
-      const r = evaluateCocoFiles(o.gt, o.dt);
+    .action((o: { gt: string; dt: string; json?: boolean; strict?: boolean }) => {
+      const r = evaluateCocoFiles(o.gt, o.dt, { strict: o.strict === true });
+      // stderr, so that --json output stays one JSON document.
+      for (const line of cocoLenientWarnings(r.lenient, o.gt, o.dt)) console.error(`tasksr: warning: ${line}`);
       if (o.json) print(r.stats);
       else console.log(formatCocoStats(r.stats));
     });

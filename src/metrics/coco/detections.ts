@@ -1,8 +1,9 @@
 /**
  * Detections held column-wise (no per-detection objects), with their image and category as indices into the ground
  * truth. As pycocotools' `loadRes` for bbox results: the area is w*h (any given area is ignored), every image id must
- * be an image of the ground truth, and the order of arrival breaks score ties. Unlike pycocotools, a category id that
- * is not a ground-truth category is an error instead of being silently dropped.
+ * be an image of the ground truth, and the order of arrival breaks score ties. A detection whose category is not a
+ * ground-truth category is not kept (COCOeval only visits the ground truth's categories) and is counted, or refused
+ * under `strict` (lenient.ts).
  */
 import { TasksrError } from "../../errors.js";
 import { arrayAt, badField, boxAt, numberAt, recordAt } from "../json-fields.js";
@@ -29,6 +30,8 @@ export interface ImagePredictions {
 
 export class DetectionStore {
   count = 0;
+  /** Detections not kept because their category is not a ground-truth category. */
+  unknownCategory = 0;
   /** [n] image index, category index, score; [n, 4] box xywh. */
   image = new Int32Array(1024);
   category = new Int32Array(1024);
@@ -63,9 +66,10 @@ export class DetectionStore {
   }
 
   /** Appends a results list (parsed JSON or in memory); nothing is added if any entry is invalid. */
-  addResults(list: unknown, gt: CocoGroundTruthIndex, where: string): void {
+  addResults(list: unknown, gt: CocoGroundTruthIndex, where: string, strict: boolean): void {
     const items = arrayAt(list, where, "top level (a list of detections)");
     const before = this.count;
+    const unknownBefore = this.unknownCategory;
     this.reserve(items.length);
     const bb = new Float64Array(4);
     try {
@@ -77,7 +81,7 @@ export class DetectionStore {
           throw badField(where, `${path}.image_id`, `the id of an image of the ground truth (${gt.where})`, d.image_id);
         }
         const category = gt.categoryIndex.get(numberAt(d.category_id, where, `${path}.category_id`));
-        if (category === undefined) {
+        if (category === undefined && strict) {
           throw badField(
             where,
             `${path}.category_id`,
@@ -87,16 +91,24 @@ export class DetectionStore {
         }
         const score = numberAt(d.score, where, `${path}.score`);
         boxAt(d.bbox, where, `${path}.bbox`, bb, 0);
-        this.push(image, category, score, bb[0]!, bb[1]!, bb[2]!, bb[3]!);
+        if (category === undefined) this.unknownCategory++;
+        else this.push(image, category, score, bb[0]!, bb[1]!, bb[2]!, bb[3]!);
       }
     } catch (err) {
       this.count = before;
+      this.unknownCategory = unknownBefore;
       throw err;
     }
   }
 
   /** Appends one image's predictions; `xyxy` boxes become [x1, y1, x2 - x1, y2 - y1] as torchvision's evaluator does. */
-  addImage(imageId: number, p: ImagePredictions, boxFormat: "xyxy" | "xywh", gt: CocoGroundTruthIndex): void {
+  addImage(
+    imageId: number,
+    p: ImagePredictions,
+    boxFormat: "xyxy" | "xywh",
+    gt: CocoGroundTruthIndex,
+    strict: boolean,
+  ): void {
     const where = `predictions for image ${imageId}`;
     const image = gt.imageIndex.get(imageId);
     if (image === undefined) throw new TasksrError("E_TENSOR_ARG", `${where}: not an image of ${gt.where}`);
@@ -109,9 +121,10 @@ export class DetectionStore {
       );
     }
     const cats = new Int32Array(n);
+    let unknown = 0;
     for (let i = 0; i < n; i++) {
       const c = gt.categoryIndex.get(Number(p.labels[i]));
-      if (c === undefined) {
+      if (c === undefined && strict) {
         throw new TasksrError(
           "E_TENSOR_ARG",
           `${where}: label ${String(p.labels[i])} (detection ${i}) is not a category id of ${gt.where}`,
@@ -120,12 +133,15 @@ export class DetectionStore {
       let finite = Number.isFinite(p.scores[i]);
       for (let j = 0; j < 4; j++) finite &&= Number.isFinite(p.boxes[4 * i + j]);
       if (!finite) throw new TasksrError("E_TENSOR_ARG", `${where}: detection ${i} has a non-finite box or score`);
-      cats[i] = c;
+      if (c === undefined) unknown++;
+      cats[i] = c ?? -1;
     }
-    this.reserve(n);
+    this.unknownCategory += unknown;
+    this.reserve(n - unknown);
     // torchvision converts xyxy in the tensor's precision: float32 boxes give float32 widths and heights.
     const round = p.boxes instanceof Float32Array ? Math.fround : (v: number) => v;
     for (let i = 0; i < n; i++) {
+      if (cats[i] === -1) continue;
       const x = Number(p.boxes[4 * i]);
       const y = Number(p.boxes[4 * i + 1]);
       const u = Number(p.boxes[4 * i + 2]);
@@ -143,9 +159,11 @@ export class DetectionStore {
     this.score.set(other.score.subarray(0, other.count), n);
     this.box.set(other.box.subarray(0, 4 * other.count), 4 * n);
     this.count += other.count;
+    this.unknownCategory += other.unknownCategory;
   }
 
   clear(): void {
     this.count = 0;
+    this.unknownCategory = 0;
   }
 }

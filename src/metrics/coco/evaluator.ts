@@ -6,6 +6,10 @@
  * As an accumulator: `update(results)` / `updateImage(imageId, predictions)` append detections; `merge(other)`
  * appends another evaluator's detections (same ground truth), so merging then computing equals computing on the
  * concatenated detection list; `compute()` evaluates everything added so far.
+ *
+ * Input pycocotools evaluates leniently (detections of unknown categories, annotations on unlisted images or
+ * categories, reused annotation ids) is evaluated as it does and counted in the result's `lenient`, or refused with
+ * `{strict: true}` (lenient.ts).
  */
 import { TasksrError } from "../../errors.js";
 import type { Accumulator } from "../accumulator.js";
@@ -13,6 +17,7 @@ import { accumulateCategory, type CategoryEvaluation, type PrecisionRecall } fro
 import { DetectionStore, type ImagePredictions } from "./detections.js";
 import { type CocoGroundTruth, type CocoGroundTruthIndex, indexCocoGroundTruth } from "./ground-truth.js";
 import { bucketSort, iota } from "./group.js";
+import type { CocoLenientCounts, CocoReadOptions } from "./lenient.js";
 import { ImageMatcher } from "./match.js";
 import { AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS } from "./params.js";
 import { sortByScoreDesc } from "./sort.js";
@@ -30,26 +35,33 @@ export interface CocoEvalResult extends PrecisionRecall {
   stats: CocoStats;
   categories: CocoCategoryResult[];
   images: number;
+  /** Detections evaluated (those of unknown categories are counted in `lenient` only). */
   detections: number;
+  lenient: CocoLenientCounts;
 }
 
 export class CocoEvaluator implements Accumulator<CocoEvalResult> {
   readonly gt: CocoGroundTruthIndex;
   private readonly dets = new DetectionStore();
+  private readonly strict: boolean;
 
-  /** `gt`: a COCO instances object (validated here; `where` names it in errors) or an index shared by workers. */
-  constructor(gt: CocoGroundTruth | CocoGroundTruthIndex, where = "ground truth") {
-    this.gt = "byCategory" in gt ? gt : indexCocoGroundTruth(gt, where);
+  /**
+   * `gt`: a COCO instances object (validated here; `where` names it in errors) or an index shared by workers (whose
+   * own reading decided the ground truth's leniency). `strict` refuses lenient input (lenient.ts).
+   */
+  constructor(gt: CocoGroundTruth | CocoGroundTruthIndex, where = "ground truth", o: CocoReadOptions = {}) {
+    this.gt = "byCategory" in gt ? gt : indexCocoGroundTruth(gt, where, o);
+    this.strict = o.strict ?? false;
   }
 
   /** Appends a COCO results list [{image_id, category_id, bbox: [x, y, w, h], score}]; `where` names it in errors. */
   update(results: readonly unknown[] | unknown, where = "detections"): void {
-    this.dets.addResults(results, this.gt, where);
+    this.dets.addResults(results, this.gt, where, this.strict);
   }
 
   /** Appends a detector's output for one image (labels are COCO category ids; boxes xyxy unless told otherwise). */
   updateImage(imageId: number, predictions: ImagePredictions, o: { boxFormat?: "xyxy" | "xywh" } = {}): void {
-    this.dets.addImage(imageId, predictions, o.boxFormat ?? "xyxy", this.gt);
+    this.dets.addImage(imageId, predictions, o.boxFormat ?? "xyxy", this.gt, this.strict);
   }
 
   get detectionCount(): number {
@@ -130,6 +142,12 @@ export class CocoEvaluator implements Accumulator<CocoEvalResult> {
       categories: Array.from(gt.categoryIds, (id, k) => ({ id, name: gt.categoryNames[k]!, ap: categoryAp(out, k) })),
       images: I,
       detections: n,
+      lenient: {
+        annotationsOnUnlistedImages: gt.annotationsOnUnlistedImages,
+        annotationsOfUnlistedCategories: gt.annotationsOfUnlistedCategories,
+        annotationsWithReusedIds: gt.annotationsWithReusedIds,
+        detectionsOfUnknownCategories: store.unknownCategory,
+      },
     };
   }
 

@@ -2,9 +2,11 @@
 import { readJsonFile } from "../json-fields.js";
 import { type CocoEvalResult, CocoEvaluator } from "./evaluator.js";
 import { indexCocoGroundTruth } from "./ground-truth.js";
+import type { CocoReadOptions } from "./lenient.js";
 
-export function evaluateCocoFiles(gtPath: string, dtPath: string): CocoEvalResult {
-  const ev = new CocoEvaluator(indexCocoGroundTruth(readJsonFile(gtPath, "COCO ground truth"), gtPath));
+export function evaluateCocoFiles(gtPath: string, dtPath: string, o: CocoReadOptions = {}): CocoEvalResult {
+  const gt = indexCocoGroundTruth(readJsonFile(gtPath, "COCO ground truth"), gtPath, o);
+  const ev = new CocoEvaluator(gt, gtPath, o);
   ev.update(readJsonFile(dtPath, "COCO detections (a results list)"), dtPath);
   return ev.compute();
 }
