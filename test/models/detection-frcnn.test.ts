@@ -1,7 +1,11 @@
 /**
  * Faster R-CNN + MobileNetV3-Large FPN against torchvision 0.14 (tools/fixtures/detection_frcnn.py): seeded weights,
- * seeded images, relative tolerance 1e-4 (detections compared as sets). Losses are compared after the same
- * manualSeed on both sides: the samplers draw the same permutations from the same libtorch generator.
+ * seeded images (detections compared as sets). Losses are compared after the same manualSeed on both sides: the
+ * samplers draw the same permutations from the same libtorch generator.
+ *
+ * Every network runs in float64 on both sides (weights drawn in float32): in float32 the FPN maps move by 1.5e-4
+ * relative and detection boxes by 9e-3 px with the kernels oneDNN picks for the CPU, and proposals or detections that
+ * close in score swap ranks. The float32 path is what the training and overfit tests run.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -27,51 +31,71 @@ const HEAD_SCALES = {
 };
 const FPN_SCALES = { "backbone.fpn.inner_blocks.0.0.weight": 0.01, "backbone.fpn.inner_blocks.1.0.weight": 0.01 };
 const LOSSES = ["loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg"];
+/**
+ * Float64 never reaches oneDNN; ATen's vectorised kernels still sum in an order that depends on the CPU. Measured
+ * worst relative error over DNNL_MAX_CPU_ISA SSE41/AVX2/ALL x ATEN_CPU_CAPABILITY avx2/avx512: 1.4e-12 (FPN maps,
+ * RoIAlign, proposals, losses, gradients); detection scores within 7e-15, boxes within 1.2e-11 px. Scaling one
+ * head's weights by 1 + 1e-6 fails several checks.
+ */
+const TOL64 = 1e-9;
+/**
+ * The tolerance against reference value `want`: torchvision's RPN makes its objectness labels float32, and PyTorch
+ * 1.13's binary_cross_entropy_with_logits then returns float32 even for float64 logits, so that one reference loss is
+ * only float32-precise (relative rounding 2^-24).
+ */
+const tol64 = (want: Tensor): number => (want.dtype === "float32" ? 2 ** -23 : TOL64);
 
-/** The fixture's images, replayed from their seeds (checked against the stored sums). */
+/** The fixture's images, replayed from their seeds (checked against the stored sums), in float64. */
 function images(): Tensor[] {
   const xs = [
     empty([3, 96, 128]).uniform_(0, 1, new Generator(11)),
     empty([3, 112, 90]).uniform_(0, 1, new Generator(12)),
   ];
   for (const [i, x] of xs.entries()) assert.ok(relErr(x.sum(), R(`image${i}.sum`)) < 1e-6, `image ${i} differs`);
-  return xs;
+  return xs.map((x) => x.to("float64"));
 }
 
 function targets(light = false): DetectionTarget[] {
   const labels = (ls: number[]) => tensor(BigInt64Array.from(ls.map((l) => BigInt(light ? (l % 4) + 1 : l))));
   return [
     {
-      boxes: tensor([
-        [10, 12, 60, 70],
-        [70, 20, 120, 90],
-        [5, 50, 40, 94],
-      ]),
+      boxes: tensor(
+        [
+          [10, 12, 60, 70],
+          [70, 20, 120, 90],
+          [5, 50, 40, 94],
+        ],
+        { dtype: "float64" },
+      ),
       labels: labels([3, 7, 15]),
     },
     {
-      boxes: tensor([
-        [8, 10, 80, 100],
-        [40, 60, 70, 105],
-      ]),
+      boxes: tensor(
+        [
+          [8, 10, 80, 100],
+          [40, 60, 70, 105],
+        ],
+        { dtype: "float64" },
+      ),
       labels: labels([1, 20]),
     },
   ];
 }
 
+/** The reference's "frozen" network: weights drawn in float32, then the whole network in float64. */
 function frozenModel(): FasterRcnn {
   const m = fasterRcnnMobileNetV3LargeFpn({ numClasses: 21, norm: "frozen", minSize: 128, maxSize: 192 });
   fillSeeded(m, 3000);
   scaleEntries(m, { ...HEAD_SCALES, ...FPN_SCALES });
-  return m.eval();
+  return m.to("float64").eval();
 }
 
-/** Losses after manualSeed(seed): float32 values, and in float64 the input-image gradient of their sum. */
-function runLosses(m: FasterRcnn, seed: number, light: boolean, dtype: "float32" | "float64") {
-  const xs = images().map((x) => x.to(dtype).requiresGrad_(true));
-  const tg = targets(light).map((t) => ({ boxes: t.boxes.to(dtype), labels: t.labels }));
+/** Losses after manualSeed(seed) in the network's dtype, and the input images (for their gradients). */
+function runLosses(m: FasterRcnn, seed: number, light: boolean) {
+  const xs = images().map((x) => x.requiresGrad_(true));
+  const tg = targets(light);
   manualSeed(seed);
-  const { losses, detections } = m.to(dtype).call(xs, tg);
+  const { losses, detections } = m.call(xs, tg);
   assert.ok(losses);
   assert.equal(detections.length, 0);
   assert.deepEqual(Object.keys(losses), LOSSES);
@@ -82,22 +106,21 @@ function runLosses(m: FasterRcnn, seed: number, light: boolean, dtype: "float32"
   return { losses, xs };
 }
 
+/** Checks the losses, and with `grads` the input-image gradient of their sum. */
 function checkLosses(m: FasterRcnn, prefix: string, seed: number, o: { light?: boolean; grads?: boolean } = {}): void {
   scope(() => {
-    const { losses } = runLosses(m, seed, o.light ?? false, "float32");
+    const { losses, xs } = runLosses(m, seed, o.light ?? false);
     for (const k of LOSSES) {
-      const e = relErr(losses[k]!, R(`${prefix}.${k}`));
-      assert.ok(e < 1e-4, `${prefix} ${k}: ${losses[k]!.item()} vs ${R(`${prefix}.${k}`).item()}`);
+      const want = R(`${prefix}.${k}`);
+      const e = relErr(losses[k]!, want);
+      assert.ok(e <= tol64(want), `${prefix} ${k}: ${losses[k]!.item()} vs ${want.item()}`);
     }
     if (!o.grads) return;
-    // float32 gradients through the deep network differ from float64 ones by ~1e-2 (in torch too): compare in float64.
-    const { xs } = runLosses(m, seed, o.light ?? false, "float64");
-    m.to("float32");
     for (const [i, x] of xs.entries()) {
       assertClose(
         x.grad!.index(null, { step: 3 }, { step: 3 }),
         R(`${prefix}.grad${i}.sub`),
-        1e-4,
+        TOL64,
         `${prefix} grad ${i}`,
       );
     }
@@ -114,7 +137,7 @@ function checkDetections(m: FasterRcnn, prefix: string): void {
         labels: R(`${prefix}.det${i}.labels`),
       };
       assert.equal(d.boxes.size(0), want.boxes.size(0), `${prefix} image ${i}: detection count`);
-      assertSameDetections(d, want, `${prefix} detections ${i}`);
+      assertSameDetections(d, want, `${prefix} detections ${i}`, TOL64, TOL64);
     }
   });
 }
@@ -151,20 +174,24 @@ test("Faster R-CNN (frozen BN) matches torchvision: pyramid, anchors, RPN propos
       const batch = m.transform.apply(images(), targets());
       assert.equal(batch.imageSizes.map(([h, w]) => `${h}x${w}`).join(";"), R.meta.image_sizes);
       const features = m.backbone.call(batch.images);
-      assertClose(features.get("0")!.narrow(1, 0, 8), R("fpn.0.sub"), 1e-4, "FPN level 0");
-      assertClose(features.get("pool")!.narrow(1, 0, 8), R("fpn.pool.sub"), 1e-4, "FPN pool level");
+      assertClose(features.get("0")!.narrow(1, 0, 8), R("fpn.0.sub"), TOL64, "FPN level 0");
+      assertClose(features.get("pool")!.narrow(1, 0, 8), R("fpn.pool.sub"), TOL64, "FPN pool level");
       const batchSize: Size = [batch.images.size(2), batch.images.size(3)];
       const grids = [...features.values()].map((f) => [f.size(2), f.size(3)] as const);
       assertClose(m.rpn.anchorGenerator.forward(batchSize, grids, "cpu"), R("anchors"), 0, "anchors");
       const input = { batchSize, imageSizes: batch.imageSizes, features: [...features.values()] };
       const proposals = m.rpn.call(input);
-      for (const [i, p] of proposals.boxes.entries()) assertClose(p, R(`proposals${i}`), 1e-4, `eval proposals ${i}`);
+      for (const [i, p] of proposals.boxes.entries()) assertClose(p, R(`proposals${i}`), TOL64, `eval proposals ${i}`);
       manualSeed(101);
       const train = m.rpn.call(input, batch.targets);
       for (const [i, p] of train.boxes.entries())
-        assertClose(p, R(`train_proposals${i}`), 1e-4, `train proposals ${i}`);
+        assertClose(p, R(`train_proposals${i}`), TOL64, `train proposals ${i}`);
       for (const k of ["loss_objectness", "loss_rpn_box_reg"] as const) {
-        assert.ok(relErr(train.losses![k], R(`rpn.${k}`)) < 1e-4, `rpn ${k}: ${train.losses![k].item()}`);
+        const want = R(`rpn.${k}`);
+        assert.ok(
+          relErr(train.losses![k], want) <= tol64(want),
+          `rpn ${k}: ${train.losses![k].item()} vs ${want.item()}`,
+        );
       }
       manualSeed(102);
       const heads = m.roiHeads.call(
@@ -172,7 +199,7 @@ test("Faster R-CNN (frozen BN) matches torchvision: pyramid, anchors, RPN propos
         batch.targets,
       );
       for (const k of ["loss_classifier", "loss_box_reg"] as const) {
-        assert.ok(relErr(heads.losses![k], R(`roi.${k}`)) < 1e-4, `roi ${k}: ${heads.losses![k].item()}`);
+        assert.ok(relErr(heads.losses![k], R(`roi.${k}`)) <= TOL64, `roi ${k}: ${heads.losses![k].item()}`);
       }
     }),
   );
@@ -189,12 +216,12 @@ test("Faster R-CNN MultiScaleRoIAlign on the pyramid: outputs and gradients matc
     for (const f of leaves.values()) f.requiresGrad_(true);
     const some = [0, 1].map((i) => R(`proposals${i}`).index({ step: 8 }));
     const pooled = m.roiHeads.boxRoiPool.forward(leaves, some, batch.imageSizes); // [K, 256, 7, 7]
-    assertClose(pooled.narrow(1, 0, 4), R("roi_align.sub"), 1e-4, "RoIAlign output");
+    assertClose(pooled.narrow(1, 0, 4), R("roi_align.sub"), TOL64, "RoIAlign output");
     pooled
       .mul(empty(pooled.shape).normal_(0, 1, new Generator(13)))
       .sum()
       .backward();
-    assertClose(leaves.get("0")!.grad!.narrow(1, 0, 8), R("roi_align.grad0.sub"), 1e-4, "RoIAlign gradient");
+    assertClose(leaves.get("0")!.grad!.narrow(1, 0, 8), R("roi_align.grad0.sub"), TOL64, "RoIAlign gradient");
     // Levels "0" and "1" both have stride 32: every box pools from "0".
     assert.equal(leaves.get("1")!.grad?.abs().sum().item() ?? 0, 0);
   });
@@ -216,11 +243,13 @@ test("Faster R-CNN with BatchNorm in train mode, and the light variant: losses, 
   const bn = fasterRcnnMobileNetV3LargeFpn({ numClasses: 21, minSize: 128, maxSize: 192 });
   fillSeeded(bn, 3001);
   scaleEntries(bn, HEAD_SCALES);
+  bn.to("float64");
   checkLosses(bn.train(), "bn.loss", 200);
   bn.dispose();
   const light = lightFasterRcnn({ numClasses: 5 });
   fillSeeded(light, 3002);
   scaleEntries(light, { ...HEAD_SCALES, ...FPN_SCALES });
+  light.to("float64");
   checkLosses(light.train(), "light.loss", 300, { light: true });
   // The train-mode pass above updated the BatchNorm running statistics, as it did in the reference.
   checkDetections(light, "light");
