@@ -10,6 +10,7 @@
  * ```
  */
 export * from "./autograd.js";
+export * from "./bf16.js";
 export * from "./creation.js";
 export type { DataOf, DType, TypedArray } from "./dtype.js";
 export * as F from "./functional.js";

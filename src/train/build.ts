@@ -14,6 +14,7 @@ import { DataLoader } from "../data/loader/loader.js";
 import type { Transform } from "../data/transforms/compose.js";
 import { classificationPreset, detectionPreset, segmentationPreset } from "../data/transforms/presets.js";
 import type { Dataset, Target } from "../data/types.js";
+import { cpuBf16Problem } from "../engine/bf16.js";
 import { Generator, manualSeed } from "../engine/creation.js";
 import { Adam, AdamW, type Optimizer, SGD } from "../engine/optim.js";
 import { resolveDevice } from "../engine/system.js";
@@ -244,6 +245,13 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     throw new TasksrError(
       "E_CONFIG",
       `train.amp: fp16 autocast needs a CUDA device, but the run is on ${device}; use amp: bf16 (or off) on the CPU`,
+    );
+  }
+  const bf16Problem = cfg.train.amp === "bf16" && device === "cpu" ? cpuBf16Problem() : undefined;
+  if (bf16Problem) {
+    throw new TasksrError(
+      "E_DEVICE",
+      `train.amp: bf16 autocast cannot run on this CPU: a bfloat16 convolution failed with "${bf16Problem}"; use amp: off`,
     );
   }
   manualSeed(cfg.train.seed);
