@@ -1,5 +1,5 @@
 /**
- * CQMix, the cross-quality patch mix of SR4IR (spec A7): x_mix = M * SR + (1 - M) * HR, where M is a per-image
+ * CQMix, the cross-quality patch mix of SR4IR (methods.md A7): x_mix = M * SR + (1 - M) * HR, where M is a per-image
  * g x g grid of Bernoulli(p) cells (1 = SR) nearest-upsampled to the batch's H x W and shared by all channels.
  * Labels need no change because SR and HR are pixel-aligned.
  *

@@ -141,7 +141,7 @@ export function collateSegmentation(samples: readonly Sample[], o: CollateOption
 
 /**
  * Pads every image at the right/bottom to the batch's max height/width rounded up to a multiple of `scale`
- * (spec A4): reflect when both pads are smaller than the image's sides (reflection needs pad < side), else
+ * (methods.md A4): reflect when both pads are smaller than the image's sides (reflection needs pad < side), else
  * replicate. Boxes are untouched (padding at the right/bottom does not move pixels).
  */
 export function collateDetection(samples: readonly Sample[], o: DetectionCollateOptions = {}): DetectionBatch {

@@ -1,5 +1,5 @@
 /**
- * SSD photometric distortion (the reference SSD300 augmentation, spec B4): random brightness, then contrast either
+ * SSD photometric distortion (the reference SSD300 augmentation, methods.md B4): random brightness, then contrast either
  * before or after random saturation and hue (in HSV), then a random channel permutation. Each step happens with
  * probability 1/2. Colours are RGB here (the reference works in BGR; the set of operations is symmetric).
  *

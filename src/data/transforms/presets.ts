@@ -1,5 +1,5 @@
 /**
- * Task presets reproducing the reference pipelines (spec A3, B4). Sizes default to the reference values and are
+ * Task presets reproducing the reference pipelines (methods.md A3, B4). Sizes default to the reference values and are
  * configurable (small CPU experiments use e.g. 36/32-px classification sizes). Images stay uint8 and are not
  * normalised: the task networks normalise internally.
  */

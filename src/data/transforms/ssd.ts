@@ -1,5 +1,5 @@
 /**
- * SSD geometric augmentation (spec B4, reference SSD300): zoom-out onto a mean-filled canvas ("expand") and the
+ * SSD geometric augmentation (methods.md B4, reference SSD300): zoom-out onto a mean-filled canvas ("expand") and the
  * random crop constrained by IoU with the objects.
  */
 import { check } from "../../errors.js";
