@@ -53,6 +53,15 @@ export const cudaMemory = (i = 0): { allocated: number; peak: number; reserved: 
 
 /** libtorch's own build summary (torch.__config__.show()) plus its parallel settings. */
 export const torchConfig = (): string => N.configShow();
+/**
+ * The instruction set of ATen's own CPU kernels: "AVX512", "AVX2" or "NO AVX" (chosen at load from the CPU, capped by
+ * $ATEN_CPU_CAPABILITY). The AVX2 and AVX-512 builds contract `a * b + c` into FMAs, so random draws over a range
+ * differ from the NO AVX build's by a few float32 ulps.
+ */
+export function cpuCapability(): string {
+  const m = /CPU capability usage: (.+)/.exec(torchConfig());
+  return m ? m[1]!.trim() : "unknown";
+}
 export const buildInfo = () => N.buildInfo();
 
 /** Resolves "auto" | "cpu" | "cuda" | "cuda:N" to a device string, failing clearly when CUDA is absent. */

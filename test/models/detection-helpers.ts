@@ -37,7 +37,9 @@ export function assertClose(a: Tensor, b: Tensor, tol: number, what: string): vo
 /**
  * Seeded weights shared with tools/fixtures/detection_common.py: every state-dict entry (sorted by key, without
  * num_batches_tracked) is filled from its own generator seeded with seed + index, uniformly in a range chosen by
- * its role. Both sides draw identical numbers, so full-size networks need no weight files.
+ * its role. Both sides draw identical numbers, so full-size networks need no weight files. The draw is in [0, 1)
+ * and then scaled by two separate ops: uniform_(lo, hi) computes `u * (hi - lo) + lo` with one rounding (FMA) in
+ * ATen's AVX2 kernels and two in its NO AVX ones, which would make the weights depend on the CPU.
  */
 export function fillSeeded(m: Module<never[], unknown>, seed: number): void {
   const entries = [...m.stateDict().entries()]
@@ -46,7 +48,9 @@ export function fillSeeded(m: Module<never[], unknown>, seed: number): void {
   noGrad(() => {
     for (const [i, [key, t]] of entries.entries()) {
       const [lo, hi] = seededRange(key, t.shape);
-      t.uniform_(lo, hi, new Generator(seed + i));
+      t.uniform_(0, 1, new Generator(seed + i))
+        .mul_(hi - lo)
+        .add_(lo);
     }
   });
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Tensor } from "../../src/engine/index.js";
-import { manualSeed, noGrad, rand, scope } from "../../src/engine/index.js";
+import { cpuCapability, manualSeed, noGrad, rand, scope } from "../../src/engine/index.js";
 import { TasksrError } from "../../src/errors.js";
 import { RESNET_DEPTHS, ResNet, type ResNetOptions } from "../../src/models/classification/resnet.js";
 import { buildArch } from "../../src/models/index.js";
@@ -33,6 +33,15 @@ function checkParity(name: string, net: ResNet): void {
   });
 }
 
+/**
+ * torchvision's initialisation drawn bit for bit; with ATen's NO AVX kernels the draws are a few float32 ulps away
+ * (PyTorch's own on such a CPU, see test/support/parity.ts).
+ */
+function assertInit(t: Tensor, want: Tensor, what: string): void {
+  if (cpuCapability() === "NO AVX") assertClose(t, want, 1e-5, `${what} init`);
+  else assert.ok(t.equal(want), `${what} init bit-exact`);
+}
+
 function seeded(seed: number, o: ResNetOptions, normSeed: number): ResNet {
   manualSeed(seed);
   const net = new ResNet(o);
@@ -42,8 +51,8 @@ function seeded(seed: number, o: ResNetOptions, normSeed: number): ResNet {
 
 test("ResNet-18 built with torchvision's seed has torchvision's weights; logits and taps match (1e-4)", () => {
   const net = seeded(0, RESNET_DEPTHS.resnet18, 100);
-  assert.ok(net.conv1.weight.equal(fx.get("r18.conv1.weight")), "conv1 init bit-exact");
-  assert.ok(net.fc.bias!.equal(fx.get("r18.fc.bias")), "fc init bit-exact");
+  assertInit(net.conv1.weight, fx.get("r18.conv1.weight"), "conv1");
+  assertInit(net.fc.bias!, fx.get("r18.fc.bias"), "fc");
   checkParity("r18", net);
   net.dispose();
 });

@@ -68,6 +68,13 @@ export async function runDoctor(): Promise<{ checks: Check[]; ok: boolean }> {
       ok: true,
       detail: `${engine.getNumThreads()} intra-op threads (${availableParallelism()} cores; --threads or TASKSR_THREADS overrides)`,
     });
+    const isa = process.env.DNNL_MAX_CPU_ISA;
+    const bf16 = (await import("../../engine/bf16.js")).cpuBf16Problem();
+    checks.push({
+      name: "CPU kernels",
+      ok: true,
+      detail: `ATen ${engine.cpuCapability()}${isa ? `, oneDNN capped at ${isa} (DNNL_MAX_CPU_ISA)` : ""}; bf16 autocast ${bf16 ? `unavailable: ${bf16}` : "available"}`,
+    });
   }
 
   const maps = mapped();
