@@ -13,6 +13,8 @@ export const ErrorCodes = {
   E_ASYNC_SCOPE: "asynchronous scope",
   /** A file could not be read or decoded (image, annotation, weights, checkpoint). */
   E_BAD_FILE: "unreadable or malformed file",
+  /** A file could not be written (disk full, quota, read-only file system, permissions). */
+  E_WRITE: "file not written",
   /** A configuration value is missing, unknown or of the wrong type. */
   E_CONFIG: "invalid configuration",
   /** A state dict does not match the network (missing, unexpected or mis-shaped keys). */
@@ -29,11 +31,18 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/** The ` [E_X; see docs/errors.md#e_x]` suffix TasksrError appends to every message. */
+const CODE_SUFFIX = / \[E_[A-Z_]+; see docs\/errors\.md#e_[a-z_]+\]/g;
+
 export class TasksrError extends Error {
   readonly code: ErrorCode;
 
+  /**
+   * A message that quotes another TasksrError's message (context wrapped around a lower-level error) would carry two
+   * code suffixes; the quoted one is dropped so that each error shows exactly one code, its own.
+   */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`${message} [${code}; see docs/errors.md#${code.toLowerCase()}]`, options);
+    super(`${message.replace(CODE_SUFFIX, "")} [${code}; see docs/errors.md#${code.toLowerCase()}]`, options);
     this.name = "TasksrError";
     this.code = code;
   }

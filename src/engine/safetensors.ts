@@ -3,7 +3,7 @@
  * then the raw little-endian tensor bytes. Our checkpoint and weights format (https://github.com/huggingface/safetensors).
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { TasksrError } from "../errors.js";
 import { DTYPE_CODE, type DType } from "./dtype.js";
 import { N } from "./native.js";
@@ -62,8 +62,10 @@ export function decodeSafetensors(buf: Buffer, where = "<buffer>"): SafetensorsF
     throw new TasksrError("E_BAD_FILE", `${where}: not a valid safetensors file: ${msg}`);
   };
   if (buf.length < 8) bad("shorter than the 8-byte header length");
-  const hlen = Number(buf.readBigUInt64LE(0));
-  if (hlen > buf.length - 8) bad(`header length ${hlen} exceeds file size ${buf.length}`);
+  // Compared as a bigint: random bytes give lengths past 2^53, which a number would print rounded.
+  const hlen64 = buf.readBigUInt64LE(0);
+  if (hlen64 > BigInt(buf.length - 8)) bad(`header length ${hlen64} exceeds file size ${buf.length}`);
+  const hlen = Number(hlen64);
   let header: Record<
     string,
     { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
@@ -116,15 +118,43 @@ export function saveSafetensors(
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-/** Atomic file replacement (temp file + fsync + rename), so a crash never leaves a truncated file at `path`. */
+/** Plain words for the errno codes of a write that the user can act on (free space, remount, permissions). */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+};
+
+/**
+ * Atomic file replacement: the bytes go to `<path>.tmp-<pid>-<hex>` in the same folder (a stale one is recognised by
+ * that pattern and its dead pid), are written in full and fsynced, and only then renamed over `path`. `write(2)` may
+ * write fewer bytes than asked (a nearly full disk), so it is called until every byte is written. Any failure removes
+ * the temporary file, leaves `path` as it was (a crash or a full disk never truncates a good checkpoint) and throws
+ * E_WRITE naming `path`.
+ */
 export function writeFileAtomic(path: string, data: Buffer | string): void {
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const fd = openSync(tmp, "w");
   try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, "w");
+    try {
+      for (let done = 0; done < bytes.length; ) {
+        const n = writeSync(fd, bytes, done, bytes.length - done);
+        // A regular file never takes 0 bytes without an error; looping on it would never end.
+        if (n <= 0) throw new Error(`the write stopped after ${done} of ${bytes.length} bytes`);
+        done += n;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = (code !== undefined && WRITE_FAILURES[code]) || (err as Error).message;
+    throw new TasksrError("E_WRITE", `cannot write ${path}: ${reason}${code ? ` (${code})` : ""}`, { cause: err });
   }
-  renameSync(tmp, path);
 }

@@ -26,8 +26,10 @@ export function readWeightsFile(path: string, key?: string): WeightsFile {
   } catch (err) {
     throw new TasksrError("E_BAD_FILE", `cannot read weights ${path}: ${(err as Error).message}`, { cause: err });
   }
-  // safetensors starts with a little-endian header length followed by '{'.
-  if (head[8] === 0x7b) {
+  // safetensors starts with a little-endian header length followed by '{'. A file named .safetensors is decoded as
+  // one whatever its bytes, so damage is reported as safetensors damage (header length, JSON) rather than as
+  // "not a PyTorch checkpoint".
+  if (head[8] === 0x7b || path.toLowerCase().endsWith(".safetensors")) {
     const f = loadSafetensors(path);
     if (key === undefined) return f;
     const prefix = `${key}.`;

@@ -153,6 +153,17 @@ test("registry: SR presets build by name; options are validated", () => {
   tiny.dispose();
   assert.throws(() => buildArch("edsr-baseline", { scale: 5 }), /options of "edsr-baseline": scale/);
   assert.throws(() => buildArch("edsr-baseline", { blocks: 3 }), /unrecognized key/i);
+  // D-DBPN's projection units exist for 2, 4 and 8 only; the error says so instead of zod's bare "Invalid input".
+  for (const name of ["dbpn", "dbpn-tiny"]) {
+    assert.throws(
+      () => buildArch(name, { scale: 3 }, "sr"),
+      (e: unknown) =>
+        e instanceof TasksrError &&
+        e.code === "E_CONFIG" &&
+        e.message.startsWith(`options of "${name}": scale: ${name} upscales by 2, 4 or 8 only`) &&
+        /got 3 \[/.test(e.message),
+    );
+  }
   assert.throws(() => buildArch("nope", {}, "sr"), /unknown sr "nope"; known: bicubic, bilinear, dbpn/);
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { memory, noGrad, randn, saveSafetensors, scope, type Tensor } from "../../src/engine/index.js";
@@ -58,4 +59,24 @@ test("loadWeights picks a nested state dict by key and round-trips through safet
   a.dispose();
   b.dispose();
   assert.equal(memory().liveTensors, before);
+});
+
+test("random bytes named .safetensors are reported as a damaged safetensors file, naming it and the header length", () => {
+  // Pseudo-random bytes from a fixed-seed linear congruential generator; byte 8 is not '{', as in most such files.
+  const random = Buffer.alloc(4096);
+  for (let i = 0, seed = 12345; i < random.length; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    random[i] = seed >>> 24;
+  }
+  assert.notEqual(random[8], 0x7b);
+  const path = tmpFile("random.safetensors");
+  writeFileSync(path, random);
+  const length = random.readBigUInt64LE(0);
+  assert.throws(
+    () => readWeights(path),
+    (e: unknown) =>
+      e instanceof TasksrError &&
+      e.code === "E_BAD_FILE" &&
+      e.message.startsWith(`${path}: not a valid safetensors file: header length ${length} exceeds file size 4096`),
+  );
 });

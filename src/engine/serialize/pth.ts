@@ -34,6 +34,8 @@ export interface LoadPthOptions {
 interface StorageId {
   type: unknown;
   key: string;
+  /** Elements in the storage, as the pickle declares them. */
+  numel: number;
   view?: { offset: number; numel: number };
 }
 
@@ -97,12 +99,15 @@ function storageId(pid: unknown, path: string): StorageId {
   if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5 || typeof pid[2] !== "string") {
     return fail(path, `persistent id ${String(pid)} is not ('storage', type, key, location, numel[, view])`);
   }
-  const [, type, key, , , view] = pid as [string, unknown, string, unknown, unknown, unknown];
-  if (view === undefined || view === null) return { type, key };
+  const [, type, key, , numel, view] = pid as [string, unknown, string, unknown, unknown, unknown];
+  if (typeof numel !== "number" || !Number.isSafeInteger(numel) || numel < 0) {
+    return fail(path, `storage ${key} has element count ${String(numel)} (expected a non-negative integer)`);
+  }
+  if (view === undefined || view === null) return { type, key, numel };
   if (!Array.isArray(view) || view.length !== 3 || typeof view[1] !== "number" || typeof view[2] !== "number") {
     return fail(path, `storage ${key} has malformed view metadata (expected (view_key, offset, size))`);
   }
-  return { type, key, view: { offset: view[1], numel: view[2] } };
+  return { type, key, numel, view: { offset: view[1], numel: view[2] } };
 }
 
 function readZipFormat(buf: Buffer, path: string, rb: TensorRebuilder): unknown {
@@ -120,8 +125,23 @@ function readZipFormat(buf: Buffer, path: string, rb: TensorRebuilder): unknown 
     if (order !== "little") fail(path, `stores ${order}-endian data (expected little-endian)`);
   }
   const persistentLoad = (pid: unknown) => {
-    const { type, key } = storageId(pid, path);
-    return rb.storage(key, rb.storageDtype(type), () => zip.read(`${prefix}data/${key}`));
+    const { type, key, numel } = storageId(pid, path);
+    const dtype = rb.storageDtype(type);
+    return rb.storage(key, dtype, () => {
+      // torch.save writes each storage's bytes exactly; any other declared size is damage or a zip bomb, refused
+      // before inflating so that memory stays bounded by what the tensors need.
+      const entry = `${prefix}data/${key}`;
+      const need = numel * elementSize(dtype);
+      const declared = zip.size(entry);
+      if (declared !== need) {
+        fail(
+          path,
+          `entry ${entry} declares ${declared} bytes but storage ${key} holds ${numel} ${dtype} elements ` +
+            `(${need} bytes)`,
+        );
+      }
+      return zip.read(entry);
+    });
   };
   return unpickle(zip.read(pkl), 0, { where: `${path} (entry ${pkl})`, persistentLoad, callables: rb.callables }).value;
 }

@@ -3,6 +3,7 @@
  * padding extra fields, ZIP64 records past 4 GiB) and for archives re-packed with DEFLATE by ordinary zip tools.
  * Layout reference: PKWARE APPNOTE.TXT sections 4.3 (records) and 4.5.3 (ZIP64 extended information).
  */
+import { constants } from "node:buffer";
 import { inflateRawSync } from "node:zlib";
 import { TasksrError } from "../../errors.js";
 
@@ -18,6 +19,8 @@ const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
 const METHOD_STORED = 0;
 const METHOD_DEFLATE = 8;
+/** General-purpose flag bit 3: sizes and CRC follow the data instead of filling the local header. */
+const FLAG_DATA_DESCRIPTOR = 0x8;
 
 export interface ZipEntry {
   name: string;
@@ -82,15 +85,27 @@ export class ZipArchive {
     return this.#entries.has(name);
   }
 
-  /** The entry's bytes: a view into the archive buffer for STORED entries, a fresh buffer for DEFLATE ones. */
+  /** The entry's uncompressed size as the central directory declares it (checked against the data by read()). */
+  size(name: string): number {
+    return this.#entry(name).size;
+  }
+
+  /**
+   * The entry's bytes: a view into the archive buffer for STORED entries, a fresh buffer for DEFLATE ones. The local
+   * header must agree with the central directory, and inflation stops as soon as the output passes the declared
+   * size, so a small archive cannot inflate into gigabytes (a zip bomb) before it is refused.
+   */
   read(name: string): Buffer {
-    const e = this.#entries.get(name) ?? this.#fail(`entry ${name} is missing`);
+    const e = this.#entry(name);
     const buf = this.#buf;
     const pos = e.localHeaderOffset;
     this.#need(pos, 30, `local header of ${name}`);
     if (buf.readUInt32LE(pos) !== SIG_LOCAL) this.#fail(`local header of ${name} at byte ${pos} is corrupt`);
     // The local name/extra lengths may differ from the central ones (PyTorch pads only the local extra field).
-    const start = pos + 30 + buf.readUInt16LE(pos + 26) + buf.readUInt16LE(pos + 28);
+    const nameLen = buf.readUInt16LE(pos + 26);
+    const extraLen = buf.readUInt16LE(pos + 28);
+    this.#checkLocalHeader(e, pos, nameLen, extraLen);
+    const start = pos + 30 + nameLen + extraLen;
     this.#need(start, e.compressedSize, `data of ${name}`);
     const raw = buf.subarray(start, start + e.compressedSize);
     if (e.method === METHOD_STORED) {
@@ -100,14 +115,52 @@ export class ZipArchive {
     if (e.method !== METHOD_DEFLATE) {
       this.#fail(`entry ${name} uses compression method ${e.method} (expected 0 = stored or 8 = deflate)`);
     }
+    if (e.size > constants.MAX_LENGTH)
+      this.#fail(`entry ${name} declares ${e.size} bytes, more than one buffer can hold`);
     let out: Buffer;
     try {
-      out = inflateRawSync(raw);
+      // maxOutputLength must be at least 1; an empty entry that inflates to 1 byte fails the length check below.
+      out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+        return this.#fail(`entry ${name} inflates past its declared ${e.size} bytes`);
+      }
       return this.#fail(`entry ${name} does not inflate: ${(err as Error).message}`);
     }
     if (out.length !== e.size) this.#fail(`entry ${name} inflates to ${out.length} bytes, expected ${e.size}`);
     return out;
+  }
+
+  #entry(name: string): ZipEntry {
+    return this.#entries.get(name) ?? this.#fail(`entry ${name} is missing`);
+  }
+
+  /**
+   * The local header repeats the method and sizes; a reader trusting either copy must find the same values in both.
+   * Writers that stream (bit 3, as PyTorch does) leave the local sizes zero and put them in a data descriptor; ZIP64
+   * headers keep them in the local extra field, uncompressed size first.
+   */
+  #checkLocalHeader(e: ZipEntry, pos: number, nameLen: number, extraLen: number): void {
+    const buf = this.#buf;
+    this.#need(pos + 30, nameLen + extraLen, `local header of ${e.name}`);
+    const method = buf.readUInt16LE(pos + 8);
+    if (method !== e.method) {
+      this.#fail(`entry ${e.name} has compression method ${method} locally but ${e.method} in the central directory`);
+    }
+    if (buf.readUInt16LE(pos + 6) & FLAG_DATA_DESCRIPTOR) return;
+    let compressedSize = buf.readUInt32LE(pos + 18);
+    let size = buf.readUInt32LE(pos + 22);
+    if (compressedSize === U32_MAX || size === U32_MAX) {
+      const zip64 = this.#zip64Extra(pos + 30 + nameLen, extraLen);
+      if (zip64.length < 2) this.#fail(`local header of ${e.name} lacks the ZIP64 sizes`);
+      [size, compressedSize] = zip64 as [number, number];
+    }
+    if (size !== e.size || compressedSize !== e.compressedSize) {
+      this.#fail(
+        `entry ${e.name} declares ${size} bytes (${compressedSize} compressed) in its local header but ` +
+          `${e.size} (${e.compressedSize} compressed) in the central directory`,
+      );
+    }
   }
 
   #centralDirectory(): { count: number; offset: number } {

@@ -201,14 +201,21 @@ function initDbpn_(net: Module<never[], unknown>): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Registration
 // ---------------------------------------------------------------------------------------------------------------
-const scale = z.union([z.literal(2), z.literal(4), z.literal(8)]).default(4);
+/** The scale option of `arch`; the error names the architecture and its scales (zod alone says "Invalid input"). */
+const scaleOption = (arch: string) =>
+  z
+    .union([z.literal(2), z.literal(4), z.literal(8)], {
+      error: (issue) =>
+        `${arch} upscales by 2, 4 or 8 only (D-DBPN's projection kernels exist for those), got ${JSON.stringify(issue.input)}`,
+    })
+    .default(4);
 
 defineArch({
   kind: "sr",
   name: "dbpn",
   description: "D-DBPN (T = 7, 256/64 features; DBPN-Pytorch dbpn.py layout), optional bicubic residual",
   schema: z.strictObject({
-    scale,
+    scale: scaleOption("dbpn"),
     features: z.number().int().positive().default(256),
     baseFilter: z.number().int().positive().default(64),
     stages: z.number().int().min(2).default(7),
@@ -222,6 +229,6 @@ defineArch({
   kind: "sr",
   name: "dbpn-tiny",
   description: "D-DBPN with 3 stages and 32/16 features, for CPU experiments",
-  schema: z.strictObject({ scale, residual: z.boolean().default(false), ...srPadSchema }),
+  schema: z.strictObject({ scale: scaleOption("dbpn-tiny"), residual: z.boolean().default(false), ...srPadSchema }),
   build: (o) => new Dbpn({ ...o, features: 32, baseFilter: 16, stages: 3 }),
 });
