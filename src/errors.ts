@@ -27,6 +27,8 @@ export const ErrorCodes = {
   E_NON_FINITE: "non-finite loss",
   /** A requested device is not available (e.g. cuda without a GPU build). */
   E_DEVICE: "device not available",
+  /** A run or study folder is in use by another process, or was not created by tasksr. */
+  E_RUN_FOLDER: "run folder in use or not owned by tasksr",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

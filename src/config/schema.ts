@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { degradeSchema } from "../data/degrade/pipeline.js";
+import { FolderName } from "./name.js";
 
 const positive = z.number().positive();
 const count = z.number().int().positive();
@@ -170,7 +171,7 @@ export const EvalConfig = z.strictObject({
 });
 
 export const RunConfig = z.strictObject({
-  name: z.string().regex(/^[\w.-]+$/, "use letters, digits, '.', '_' or '-'"),
+  name: FolderName,
   task: z.enum(["classification", "segmentation", "detection"]),
   scale: z.union([z.literal(2), z.literal(3), z.literal(4), z.literal(8)]),
   device: z.string().default("auto"),

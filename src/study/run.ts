@@ -3,14 +3,16 @@
  * config is unchanged and resuming interrupted ones, then the TDSR view per seed. Progress lines name the seed and
  * the setting; the run folders land in `<out>/<study>/seed-<k>/` (write.ts adds the report).
  */
-import { existsSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { configHash, RECIPE_NETS } from "../config/load.js";
 import { resolveDevice } from "../engine/system.js";
 import { TasksrError } from "../errors.js";
 import { planFromPair } from "../eval/plan.js";
 import { evaluatePlan } from "../eval/run.js";
 import { SETTING_LABELS } from "../report/settings.js";
+import { childFolder, claimFolder, removeOwnedFolder } from "../train/folder.js";
+import { formatMetrics } from "../train/logging.js";
 import type { RunResults } from "../train/run.js";
 import { readResults, readRunConfig, runFiles, trainRun } from "../train/run.js";
 import { viewFolder } from "./figures.js";
@@ -25,12 +27,6 @@ export interface ViewRow {
   name: string;
   metrics: Record<string, number>;
 }
-
-/** `top1 91.20  psnr_sr4ir 24.31  ...` */
-const formatMetrics = (m: Record<string, number>): string =>
-  Object.entries(m)
-    .map(([k, v]) => `${k} ${v.toFixed(k === "ssim" ? 4 : 2)}`)
-    .join("  ");
 
 export interface StudyRun extends PlannedRun {
   results: RunResults;
@@ -56,7 +52,7 @@ export interface StudyOptions {
   device?: string;
   /** Folder relative data and weights paths are resolved from (the study file's folder). */
   baseDir?: string;
-  /** Delete earlier runs of this study first. */
+  /** Delete earlier runs of this study first (only a folder tasksr created as this study's). */
   fresh?: boolean;
   /** Retrain a run whose folder holds a different config (default: stop with an error naming --fresh). */
   replaceChanged?: boolean;
@@ -66,7 +62,8 @@ export interface StudyOptions {
 
 /**
  * The results of a finished run of exactly this config, or undefined (nothing there yet, or an interrupted run that
- * the trainer resumes). A folder left by a different config is an error, or is deleted with `replaceChanged`.
+ * the trainer resumes). A folder left by a different config is an error, or is deleted with `replaceChanged` (when
+ * tasksr created it and no process is training it).
  */
 function reusable(run: PlannedRun, replaceChanged: boolean): RunResults | undefined {
   const files = runFiles(run.dir);
@@ -78,7 +75,7 @@ function reusable(run: PlannedRun, replaceChanged: boolean): RunResults | undefi
         `${run.dir} holds a run of a different config (the study changed); rerun with --fresh or another --out`,
       );
     }
-    rmSync(run.dir, { recursive: true, force: true });
+    removeOwnedFolder(run.dir, run.out, "run");
     return undefined;
   }
   return existsSync(files.results) ? readResults(run.dir) : undefined;
@@ -123,9 +120,10 @@ async function tdsrView(
 export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<StudyResult> {
   const t0 = performance.now();
   const log = o.log ?? ((l: string) => console.log(l));
-  const dir = join(o.out, study.name);
-  if (o.fresh) rmSync(dir, { recursive: true, force: true });
+  const dir = childFolder(o.out, study.name, `${o.where}: name`);
   const plan = planStudy(study, { out: o.out, where: o.where });
+  if (o.fresh) removeOwnedFolder(dir, o.out, "study");
+  claimFolder(dir, "study");
   const runs: StudyRun[] = [];
   for (const [i, run] of plan.entries()) {
     const tag = `[seed ${run.seed} | ${SETTING_LABELS[run.setting]} ${i + 1}/${plan.length}]`;

@@ -4,6 +4,7 @@
  * setting's run config is derived from them (plan.ts) and validated like a hand-written config.
  */
 import { z } from "zod";
+import { FolderName } from "../config/name.js";
 import type { RecipeName } from "../config/schema.js";
 import { SETTING_ORDER } from "../report/settings.js";
 
@@ -18,7 +19,7 @@ const plainObject = z.record(z.string(), z.unknown());
 
 export const StudyConfig = z.strictObject({
   /** Folder name of the study under the output folder. */
-  name: z.string().regex(/^[\w.-]+$/, "use letters, digits, '.', '_' or '-'"),
+  name: FolderName,
   /** A run config without `name` and `recipe`: task, scale, data, sr, taskNet, optim, schedule, train, eval. */
   base: plainObject,
   settings: z

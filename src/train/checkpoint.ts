@@ -4,7 +4,7 @@
  * Key layout: `net.<name>.<state-dict key>`, `optim.<name>.<group>.<param>.<slot>`, `rng.<i>` (default
  * generators, CPU first), `gen.<name>` (named generators); JSON metadata under the `tasksr` metadata key.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { type Generator, getRngStates, setRngStates } from "../engine/creation.js";
 import type { OptimizerState } from "../engine/optim.js";
 import { loadSafetensors, saveSafetensors } from "../engine/safetensors.js";
@@ -29,6 +29,9 @@ export interface Checkpointable {
   optimizers: Record<string, { stateDict(): OptimizerState; loadStateDict(s: OptimizerState): void }>;
   generators: Record<string, Generator>;
 }
+
+/** The file name of the snapshot the trainer saves after `epoch` epochs (every `train.saveEvery`). */
+export const epochCheckpointName = (epoch: number): string => `epoch_${String(epoch).padStart(3, "0")}.safetensors`;
 
 export function saveCheckpoint(path: string, parts: Checkpointable, state: LoopState): void {
   const tensors = new Map<string, Tensor>();
@@ -56,6 +59,42 @@ export function saveCheckpoint(path: string, parts: Checkpointable, state: LoopS
   } finally {
     for (const t of owned) t.dispose();
   }
+}
+
+/**
+ * The loop state of a checkpoint, read from its header alone (no tensors), so that a resume can be checked before
+ * anything in the run folder is written.
+ */
+export function readCheckpointState(path: string): LoopState {
+  if (!existsSync(path)) throw new TasksrError("E_BAD_FILE", `checkpoint ${path} does not exist`);
+  const fd = openSync(path, "r");
+  let header: { __metadata__?: Record<string, string> };
+  try {
+    const size = fstatSync(fd).size;
+    const len = Buffer.alloc(8);
+    const n = size >= 8 && readSync(fd, len, 0, 8, 0) === 8 ? Number(len.readBigUInt64LE(0)) : -1;
+    if (n < 0 || n > size - 8) throw new TasksrError("E_BAD_FILE", `${path} is cut short or not a safetensors file`);
+    const text = Buffer.alloc(n);
+    readSync(fd, text, 0, n, 8);
+    header = JSON.parse(text.toString("utf8")) as typeof header;
+  } catch (err) {
+    if (err instanceof TasksrError) throw err;
+    throw new TasksrError("E_BAD_FILE", `${path}: unreadable safetensors header (${(err as Error).message})`);
+  } finally {
+    closeSync(fd);
+  }
+  const meta = header.__metadata__?.tasksr;
+  if (meta === undefined)
+    throw new TasksrError("E_BAD_FILE", `${path} is not a tasksr checkpoint (no tasksr metadata)`);
+  return (JSON.parse(meta) as { state: LoopState }).state;
+}
+
+/** The error for resuming a run from a checkpoint that a different config wrote. */
+export function differentConfig(path: string, written: string, now: string): TasksrError {
+  return new TasksrError(
+    "E_CONFIG",
+    `${path} was written by a run with a different config (hash ${written}, now ${now}); resume with the same config and --set options, or start a new run`,
+  );
 }
 
 /** Restores everything saved by saveCheckpoint into the given (already built) parts and returns the loop state. */

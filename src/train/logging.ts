@@ -31,6 +31,12 @@ export class SmoothedValue {
 const fmt = (v: number): string =>
   v === 0 ? "0" : Math.abs(v) >= 1000 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(4);
 
+/** A flat metric record as one line: `top1 91.20  psnr_sr4ir 24.31  ssim 0.8123`. */
+export const formatMetrics = (m: Record<string, number>): string =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ${v.toFixed(k === "ssim" ? 4 : 2)}`)
+    .join("  ");
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
   const s = Math.round(seconds);
@@ -140,4 +146,14 @@ export function rewindJsonl(path: string, iteration: number, epochsDone: number)
   });
   if (kept.length < lines.length) writeFileAtomic(path, kept.map((l) => `${l}\n`).join(""));
   return lines.length - kept.length;
+}
+
+/** The evaluations recorded in a run's metrics.jsonl (all segments', as rewound), in order: epoch and flat metrics. */
+export function readEvals(path: string): { epoch: number; metrics: Record<string, number> }[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith('{"type":"eval",'))
+    .map((l) => JSON.parse(l) as { type: string; epoch: number } & Record<string, number>)
+    .map(({ type: _, epoch, ...metrics }) => ({ epoch, metrics }));
 }

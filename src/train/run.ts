@@ -1,20 +1,28 @@
 /**
- * A run on disk: `<out>/<name>/` with config.resolved.yaml, cmd.txt, metrics.jsonl, checkpoints/, and after
- * completion the final weights (sr.safetensors, task.safetensors) and results.json.
+ * A run on disk: `<out>/<name>/` with config.resolved.yaml, cmd.txt, metrics.jsonl, checkpoints/, segments.json, and
+ * after completion the final weights (sr.safetensors, task.safetensors) and results.json; while a process trains it,
+ * its lock (lock.ts). tasksr marks the folder as its own (folder.ts).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { configHash, configToYaml, validateRun } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { saveSafetensors, writeFileAtomic } from "../engine/safetensors.js";
 import { TasksrError } from "../errors.js";
 import { buildRun } from "./build.js";
+import { differentConfig, epochCheckpointName, type LoopState, readCheckpointState } from "./checkpoint.js";
+import { childFolder, claimFolder } from "./folder.js";
+import { lockRunFolder } from "./lock.js";
+import { readEvals, rewindJsonl } from "./logging.js";
+import { beginSegment, finishSegments } from "./segments.js";
+import { removeStaleTemps } from "./temps.js";
 import { flatEval, runTraining, type TrainResult } from "./trainer.js";
 
 export interface RunFiles {
   dir: string;
   config: string;
+  metrics: string;
   latest: string;
   sr: string;
   task: string;
@@ -25,6 +33,7 @@ export function runFiles(dir: string): RunFiles {
   return {
     dir,
     config: join(dir, "config.resolved.yaml"),
+    metrics: join(dir, "metrics.jsonl"),
     latest: join(dir, "checkpoints", "latest.safetensors"),
     sr: join(dir, "sr.safetensors"),
     task: join(dir, "task.safetensors"),
@@ -57,7 +66,10 @@ export interface RunResults {
 export interface TrainRunOptions {
   /** Folder that holds run folders (default "runs"). */
   out?: string;
-  /** "auto": continue from <out>/<name>/checkpoints/latest.safetensors when it exists; or a checkpoint path. */
+  /**
+   * "auto": continue from <out>/<name>/checkpoints/latest.safetensors when it exists (a finished run is left as it
+   * is); or a checkpoint path.
+   */
   resume?: string;
   /** Folder relative data/weights paths are resolved from. */
   baseDir?: string;
@@ -69,25 +81,74 @@ export interface TrainRunOptions {
   stopAfterIters?: number;
 }
 
-/** Trains one config end to end, writing the run folder; returns the training result. */
-export async function trainRun(
-  cfg: RunConfig,
-  o: TrainRunOptions = {},
-): Promise<TrainResult & { results?: RunResults }> {
-  const files = runFiles(resolve(o.out ?? "runs", cfg.name));
-  mkdirSync(files.dir, { recursive: true });
-  let resumeFrom: string | undefined;
-  if (o.resume === "auto") resumeFrom = existsSync(files.latest) ? files.latest : undefined;
-  else if (o.resume !== undefined) resumeFrom = o.resume;
+/** What trainRun returns: the training result, and the run's results once it is complete. */
+export type TrainRunResult = TrainResult & {
+  results?: RunResults;
+  /** The run had finished before: nothing was trained or evaluated, `results` are the stored ones. */
+  finishedBefore?: boolean;
+};
+
+/**
+ * Trains one config end to end in its run folder `<out>/<name>/`, holding the folder's lock throughout. Nothing in
+ * the folder is written until the resume checks pass; resuming a finished run does nothing.
+ */
+export async function trainRun(cfg: RunConfig, o: TrainRunOptions = {}): Promise<TrainRunResult> {
+  const files = runFiles(childFolder(o.out ?? "runs", cfg.name, "name"));
+  claimFolder(files.dir, "run");
+  const release = lockRunFolder(files.dir);
+  try {
+    return await trainLocked(cfg, files, o);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(cfg: RunConfig, files: RunFiles, o: TrainRunOptions): Promise<TrainRunResult> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const stale = removeStaleTemps(files.dir);
+  if (stale.length > 0) log(`removed ${stale.length} temp file(s) left by killed writes: ${stale.join(", ")}`);
+  const hash = configHash(cfg);
+  const auto = o.resume === "auto";
+  const given = o.resume === undefined ? undefined : resolve(o.resume);
+  const resumeFrom = auto ? (existsSync(files.latest) ? files.latest : undefined) : given;
+  const state = resumeFrom === undefined ? undefined : readCheckpointState(resumeFrom);
+  if (state !== undefined && state.configHash !== hash) throw differentConfig(resumeFrom!, state.configHash, hash);
+  if (auto && existsSync(files.results)) {
+    const results = readResults(files.dir);
+    if (results.configHash !== hash) throw differentConfig(files.results, results.configHash, hash);
+    log(`run ${cfg.name} has finished: nothing to train (results in ${files.results})`);
+    const { iterations, seconds } = results;
+    return {
+      runDir: files.dir,
+      final: undefined,
+      evals: [],
+      stopped: "completed",
+      iterations,
+      seconds,
+      results,
+      finishedBefore: true,
+    };
+  }
   writeFileAtomic(files.config, configToYaml(cfg));
   appendFileSync(join(files.dir, "cmd.txt"), `${new Date().toISOString()} ${(o.argv ?? process.argv).join(" ")}\n`);
+  if (resumeFrom !== files.latest) unfinish(files);
+  if (state === undefined) {
+    // A new start: the records of an earlier run in this folder are not part of this one.
+    rewindJsonl(files.metrics, 0, 0);
+  } else {
+    if (state.epoch === cfg.train.epochs) {
+      // Resuming a run that ended with its last checkpoint re-runs the final evaluation: drop the recorded one first.
+      rewindJsonl(files.metrics, state.iteration, state.epoch - 1);
+    }
+    if (resumeFrom === files.latest) restoreEpochSnapshot(files, state, cfg.train.saveEvery, log);
+  }
   const parts = await buildRun(cfg, { baseDir: o.baseDir, device: o.device });
   try {
-    const log = o.log ?? ((l: string) => console.log(l));
     log(
       `run ${cfg.name}: ${cfg.recipe.name} on ${cfg.task} x${cfg.scale}, device ${parts.device}, ` +
         `${parts.datasets.train.length} train / ${parts.datasets.val.length} val images, ${parts.batchesPerEpoch} batches/epoch`,
     );
+    beginSegment(files.dir, state?.iteration ?? 0, state !== undefined);
     const result = await runTraining(parts, {
       runDir: files.dir,
       resumeFrom,
@@ -103,18 +164,40 @@ export async function trainRun(
       recipe: cfg.recipe.name,
       task: cfg.task,
       scale: cfg.scale,
-      configHash: configHash(cfg),
+      configHash: hash,
       baseDir: resolve(o.baseDir ?? "."),
       iterations: result.iterations,
-      seconds: result.seconds,
+      seconds: finishSegments(files.dir, result.seconds),
       final: result.final ? flatEval(result.final) : {},
-      evals: result.evals.map((e) => ({ epoch: e.epoch, metrics: flatEval(e.result) })),
+      // Every segment's evaluations: metrics.jsonl holds them all, rewound to each resume's checkpoint.
+      evals: readEvals(files.metrics),
     };
     writeFileAtomic(files.results, `${JSON.stringify(results, null, 2)}\n`);
     return { ...result, results };
   } finally {
     parts.dispose();
   }
+}
+
+/**
+ * A run continued from another point than its latest checkpoint, or started anew, is not finished any more: its
+ * final weights and results (of the earlier run) are removed, so that `eval --run` and studies never pair them with
+ * this config.
+ */
+function unfinish(files: RunFiles): void {
+  for (const f of [files.results, files.sr, files.task]) rmSync(f, { force: true });
+}
+
+/**
+ * The trainer writes `latest` and then the epoch's snapshot; a kill between the two leaves `latest` at the end of the
+ * epoch without the snapshot. Both hold the same state, so the snapshot is recreated from `latest` byte for byte.
+ */
+function restoreEpochSnapshot(files: RunFiles, state: LoopState, saveEvery: number, log: (l: string) => void): void {
+  if (state.batchInEpoch !== 0 || state.epoch === 0 || state.epoch % saveEvery !== 0) return;
+  const snapshot = join(dirname(files.latest), epochCheckpointName(state.epoch));
+  if (existsSync(snapshot)) return;
+  writeFileAtomic(snapshot, readFileSync(files.latest));
+  log(`recreated ${snapshot} from ${files.latest} (the run was stopped between writing the two)`);
 }
 
 /** The final metrics of a finished run folder. */

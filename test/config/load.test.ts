@@ -65,6 +65,16 @@ test("--set overrides are parsed as YAML and type-checked", () => {
   );
 });
 
+test("a run name is one folder name under --out: '.', '..', '', paths and separators are errors", () => {
+  const p = write(BASE);
+  for (const name of ['".."', '"."', '""', "a/b", "../runs", "a\\\\b"]) {
+    assert.throws(() => loadRunConfig(p, [`name=${name}`]), configError(new RegExp(`${p}: name: `)), name);
+  }
+  for (const name of ["run-1", "x4_edsr.v2", "...", ".hidden"]) {
+    assert.equal(loadRunConfig(p, [`name="${name}"`]).name, name);
+  }
+});
+
 test("cross-field checks name what the recipe needs", () => {
   assert.throws(() => loadRunConfig(write(BASE), ["recipe={name: task2sr}"]), configError(/taskNet\.weights: T→S/));
   assert.throws(

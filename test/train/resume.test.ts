@@ -5,16 +5,16 @@
  * crops and flips, seeded LR noise, CQMix masks, and SR4IR's TDP switching on at the epoch boundary.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import type { RunConfig } from "../../src/config/schema.js";
 import { setNumThreads } from "../../src/engine/index.js";
 import { TasksrError } from "../../src/errors.js";
 import { buildRun } from "../../src/train/build.js";
 import { loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
-import { runFiles, trainRun } from "../../src/train/run.js";
+import { readResults, runFiles, trainRun } from "../../src/train/run.js";
 import { checkpointParts } from "../../src/train/trainer.js";
 import { tempDir } from "../support/data_trees.js";
 import { REPO } from "../support/paths.js";
@@ -38,7 +38,11 @@ interface Outcome {
   sr: Buffer;
   task: Buffer;
   final: unknown;
+  /** results.json's evaluations. */
+  resultEvals: unknown;
 }
+
+const results = (out: string, c: RunConfig = cfg) => readResults(join(out, c.name));
 
 function outcome(out: string, c: RunConfig = cfg): Outcome {
   const f = runFiles(join(out, c.name));
@@ -51,7 +55,8 @@ function outcome(out: string, c: RunConfig = cfg): Outcome {
     evals: records.filter((r) => r.type === "eval"),
     sr: readFileSync(f.sr),
     task: readFileSync(f.task),
-    final: (JSON.parse(readFileSync(f.results, "utf8")) as { final: unknown }).final,
+    final: results(out, c).final,
+    resultEvals: results(out, c).evals,
   };
 }
 
@@ -62,6 +67,7 @@ function assertSameRun(got: Outcome, want: Outcome, what: string): void {
   assert.ok(got.sr.equals(want.sr), `${what}: final SR weights bit-identical`);
   assert.ok(got.task.equals(want.task), `${what}: final task weights bit-identical`);
   assert.deepEqual(got.final, want.final);
+  assert.deepEqual(got.resultEvals, want.resultEvals, `${what}: results.json lists every evaluation`);
 }
 
 const reference = await (async () => {
@@ -78,10 +84,40 @@ test("stopped after 4 iterations (mid-epoch 2) and resumed: same losses and weig
   const second = await trainRun(cfg, { out, log: quiet, resume: "auto" });
   assert.deepEqual([second.stopped, second.iterations], ["completed", 6]);
   assertSameRun(outcome(out), reference, "iteration limit");
-  // Resuming the finished run trains nothing and reports the same final result again.
-  const again = await trainRun(cfg, { out, log: quiet, resume: "auto" });
-  assert.deepEqual([again.stopped, again.iterations], ["completed", 6]);
-  assert.deepEqual(outcome(out).final, reference.final);
+  // Both segments' evaluations and time: epoch 1's evaluation ran in the first segment.
+  const r = results(out);
+  assert.deepEqual(
+    r.evals.map((e) => e.epoch),
+    [1, 2],
+  );
+  assert.ok(r.seconds > second.seconds + first.seconds / 2, `${r.seconds} s: both segments' time`);
+  assert.ok(r.seconds <= first.seconds + second.seconds + 0.05, `${r.seconds} s: no more than both segments`);
+});
+
+test("resuming a finished run trains, evaluates and writes nothing", async () => {
+  const out = tempDir("resume-finished");
+  await trainRun(cfg, { out, log: quiet });
+  const f = runFiles(join(out, cfg.name));
+  const before = [f.results, f.sr, f.task, f.latest, join(f.dir, "metrics.jsonl")].map((p) => readFileSync(p));
+  const lines: string[] = [];
+  const again = await trainRun(cfg, { out, log: (l) => lines.push(l), resume: "auto" });
+  assert.deepEqual([again.stopped, again.iterations, again.finishedBefore], ["completed", 6, true]);
+  assert.deepEqual(again.results?.final, reference.final);
+  assert.deepEqual(
+    [f.results, f.sr, f.task, f.latest, join(f.dir, "metrics.jsonl")].map((p) => readFileSync(p)),
+    before,
+    "results, weights, checkpoint and metrics.jsonl are unchanged (no extra eval record)",
+  );
+  assert.match(lines.join("\n"), /has finished: nothing to train/);
+});
+
+test("a kill after the last checkpoint but before the final weights: the final evaluation is recorded once", async () => {
+  const out = tempDir("resume-final");
+  await trainRun(cfg, { out, log: quiet });
+  const f = runFiles(join(out, cfg.name));
+  for (const p of [f.results, f.sr, f.task]) rmSync(p);
+  await trainRun(cfg, { out, log: quiet, resume: "auto" });
+  assertSameRun(outcome(out), reference, "resumed at the end");
 });
 
 test("aborted by a signal mid-epoch 1 and resumed: same losses and weights", async () => {
@@ -131,9 +167,11 @@ test("a killed training process resumes with the same losses and weights", async
   assertSameRun(outcome(out), reference, "kill");
 });
 
-test("resuming with a different config is an error naming both hashes", async () => {
+test("resuming with a different config is an error naming both hashes; the folder keeps the run's config", async () => {
   const out = tempDir("resume-hash");
   await trainRun(cfg, { out, log: quiet, stopAfterIters: 1 });
+  const f = runFiles(join(out, cfg.name));
+  const kept = [f.config, join(f.dir, "cmd.txt")].map((p) => readFileSync(p, "utf8"));
   const changed = { ...cfg, optim: { ...cfg.optim, sr: { ...cfg.optim.sr!, lr: 2e-3 } } };
   await assert.rejects(
     trainRun(changed, { out, log: quiet, resume: "auto" }),
@@ -144,6 +182,11 @@ test("resuming with a different config is an error naming both hashes", async ()
         e.message,
       ),
   );
+  assert.deepEqual(
+    [f.config, join(f.dir, "cmd.txt")].map((p) => readFileSync(p, "utf8")),
+    kept,
+    "config.resolved.yaml (read by eval --run) and cmd.txt are as before the refused resume",
+  );
 });
 
 test("checkpoint writes are atomic: a half-written temp file never replaces or spoils the latest checkpoint", async () => {
@@ -151,11 +194,14 @@ test("checkpoint writes are atomic: a half-written temp file never replaces or s
   await trainRun(cfg, { out, log: quiet, stopAfterIters: 4 });
   const f = runFiles(join(out, cfg.name));
   const good = readFileSync(f.latest);
-  // A crash between writing the temp file and renaming it leaves a temp file (here cut short) next to latest.
+  // A crash between writing the temp file and renaming it leaves a temp file (here cut short) next to latest; the
+  // next run removes it. Resuming from such a file (a copy, which no run removes) is an error.
   const temp = `${f.latest}.tmp-4242-0badc0de`;
   writeFileSync(temp, good.subarray(0, good.length >> 1));
+  const cut = join(out, "cut.safetensors");
+  writeFileSync(cut, good.subarray(0, good.length >> 1));
   await assert.rejects(
-    trainRun(cfg, { out, log: quiet, resume: temp }),
+    trainRun(cfg, { out, log: quiet, resume: cut }),
     (e: unknown) => e instanceof TasksrError && e.code === "E_BAD_FILE",
   );
   // A save that fails while gathering state leaves the previous file as it was.
@@ -182,5 +228,52 @@ test("checkpoint writes are atomic: a half-written temp file never replaces or s
     p.dispose();
   }
   await trainRun(cfg, { out, log: quiet, resume: "auto" });
+  assert.ok(!existsSync(temp), "the temp file is removed");
   assertSameRun(outcome(out), reference, "after a half-written temp file");
+});
+
+test("opening a run removes the temp files of dead writers and keeps a live writer's", async () => {
+  const out = tempDir("resume-temps");
+  await trainRun(cfg, { out, log: quiet, stopAfterIters: 4 });
+  const f = runFiles(join(out, cfg.name));
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+  const deadTemps = [`${f.latest}.tmp-${dead}-0badc0de`, join(f.dir, `results.json.tmp-${dead}-1234abcd`)];
+  for (const p of deadTemps) writeFileSync(p, "cut short");
+  // The parent of this test process is alive: its temp file may still be renamed into place.
+  const live = join(f.dir, `notes.txt.tmp-${process.ppid}-00ff00ff`);
+  writeFileSync(live, "being written");
+  const lines: string[] = [];
+  await trainRun(cfg, { out, log: (l) => lines.push(l), resume: "auto" });
+  assert.deepEqual(
+    deadTemps.filter((p) => existsSync(p)),
+    [],
+    "dead writers' temp files are removed",
+  );
+  assert.ok(existsSync(live), "a live writer's temp file is kept");
+  assert.match(lines[0]!, /removed 2 temp file\(s\) left by killed writes/);
+  assertSameRun(outcome(out), reference, "after removing temp files");
+});
+
+test("a kill between writing latest and the epoch snapshot: the snapshot is recreated on resume", async () => {
+  const out = tempDir("resume-snapshot");
+  const crash = (l: string) => {
+    if (l.includes("] it 4/")) throw new Error("simulated crash");
+  };
+  await assert.rejects(trainRun(cfg, { out, log: crash }), /simulated crash/);
+  const f = runFiles(join(out, cfg.name));
+  const snapshot = join(dirname(f.latest), "epoch_001.safetensors");
+  const written = readFileSync(snapshot);
+  // As if killed after latest (end of epoch 1) was renamed into place and before epoch_001 was.
+  rmSync(snapshot);
+  const lines: string[] = [];
+  await trainRun(cfg, { out, log: (l) => lines.push(l), resume: "auto" });
+  assert.ok(existsSync(snapshot), "epoch_001 exists again");
+  assert.ok(readFileSync(snapshot).equals(written), "byte for byte the snapshot the trainer wrote");
+  assert.ok(lines.some((l) => l.startsWith(`recreated ${snapshot}`)));
+  assert.deepEqual(readdirSync(dirname(f.latest)).sort(), [
+    "epoch_001.safetensors",
+    "epoch_002.safetensors",
+    "latest.safetensors",
+  ]);
+  assertSameRun(outcome(out), reference, "after recreating the snapshot");
 });

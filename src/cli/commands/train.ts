@@ -1,6 +1,7 @@
 /**
  * `tasksr train --config <yaml> [--set k=v]... [--resume auto|<ckpt>] [--device cpu|cuda] [--out runs/]`
- * Ctrl-C stops at the next step with a checkpoint; a second Ctrl-C exits at once.
+ * Ctrl-C stops at the next step with a checkpoint; a second Ctrl-C exits at once. A second `train` of a run that is
+ * being trained is refused (the run folder's lock); `--resume auto` on a finished run only prints its results.
  */
 import type { Command } from "commander";
 import { STOP_TRAINING, withInterrupt } from "../interrupt.js";
@@ -20,6 +21,7 @@ export function registerTrain(program: Command): void {
       const { loadRunConfig } = await import("../../config/load.js");
       const { trainRun } = await import("../../train/run.js");
       const { formatEval } = await import("../../train/trainer.js");
+      const { formatMetrics } = await import("../../train/logging.js");
       const { dirname, resolve } = await import("node:path");
       const cfg = loadRunConfig(o.config, o.set);
       const r = await withInterrupt(
@@ -33,7 +35,12 @@ export function registerTrain(program: Command): void {
           }),
         STOP_TRAINING,
       );
-      if (r.stopped === "completed" && r.final) {
+      if (r.finishedBefore && r.results) {
+        console.log(
+          `finished before: ${cfg.name} in ${r.seconds.toFixed(0)} s; final ${formatMetrics(r.results.final)}`,
+        );
+        console.log(`run folder: ${r.runDir}`);
+      } else if (r.stopped === "completed" && r.final) {
         console.log(`done: ${cfg.name} in ${r.seconds.toFixed(0)} s; final ${formatEval(r.final)}`);
         console.log(`run folder: ${r.runDir}`);
       } else {
