@@ -2,7 +2,6 @@
 // categories, reused annotation ids, degenerate boxes): by default the numbers of the real pycocotools
 // (tools/fixtures/coco_lenient_cases.py) and counts for the warnings; under `strict` the E_BAD_FILE of each entry.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { TasksrError } from "../../src/errors.js";
@@ -16,16 +15,9 @@ import {
   formatCocoStats,
   STAT_KEYS,
 } from "../../src/metrics/index.js";
-import { FIXTURES, SHARED_DATA } from "../support/paths.js";
+import { COCO_EVAL_FIXTURE, FIXTURES, readJson } from "../support/paths.js";
 
-const SHARED = join(
-  SHARED_DATA,
-  "detection-metric-fixtures",
-  "review_object_detection_metrics",
-  "tests",
-  "test_coco_eval",
-);
-const readJson = (p: string) => JSON.parse(readFileSync(p, "utf8")) as unknown;
+const SHARED = COCO_EVAL_FIXTURE;
 
 interface Numbers {
   stats: number[];

@@ -1,7 +1,6 @@
 // COCO bbox evaluation against pycocotools: the shared fixture (official numbers in its SOURCE.txt) and the edge
 // cases of tools/fixtures/coco_eval_cases.py (numbers from the real pycocotools, full precision).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { TasksrError } from "../../src/errors.js";
@@ -14,16 +13,9 @@ import {
   RECALL_THRESHOLDS,
   STAT_KEYS,
 } from "../../src/metrics/index.js";
-import { FIXTURES, SHARED_DATA } from "../support/paths.js";
+import { COCO_EVAL_FIXTURE, FIXTURES, readJson } from "../support/paths.js";
 
-const SHARED = join(
-  SHARED_DATA,
-  "detection-metric-fixtures",
-  "review_object_detection_metrics",
-  "tests",
-  "test_coco_eval",
-);
-const readJson = (p: string) => JSON.parse(readFileSync(p, "utf8")) as unknown;
+const SHARED = COCO_EVAL_FIXTURE;
 
 interface Case {
   name: string;
