@@ -1,5 +1,6 @@
 /**
- * Loading a run config: YAML (1.2) → `--set a.b=value` overrides → zod validation → cross-field checks.
+ * Loading a run config: YAML (1.2) → `--set a.b=value` overrides → zod validation → cross-field checks (recipe and
+ * networks, registry options, crop size against the scale).
  * Every problem is reported once, with the file and the dotted path of the field.
  */
 import { createHash } from "node:crypto";
@@ -67,9 +68,54 @@ function registryProblems(c: RunConfig, where: string): string[] {
       continue;
     }
     const parsed = entry.schema.safeParse({ ...implied, ...net.options });
-    if (!parsed.success) out.push(formatIssues(where, parsed.error.issues, [key, "options"]));
+    if (!parsed.success) {
+      // The SR scale comes from the run's `scale` unless sr.options sets one: name the field the user wrote.
+      const own = net.options.scale !== undefined;
+      for (const issue of parsed.error.issues) {
+        const fromRun = key === "sr" && !own && issue.path[0] === "scale";
+        out.push(
+          fromRun
+            ? `${where}: scale: ${issue.message} (sr.arch ${net.arch})`
+            : formatIssues(where, [issue], [key, "options"]),
+        );
+      }
+    }
   }
   return out;
+}
+
+/** The training crops of the task presets when data.transforms.crop is not set (src/data/transforms/presets.ts). */
+const PRESET_CROPS: Partial<Record<RunConfig["task"], number>> = { classification: 224, segmentation: 480 };
+
+/**
+ * The SR output is compared with the HR crop pixel for pixel, so the crop must be a multiple of the scale: otherwise
+ * the LR crop is floor(crop / scale) pixels and S(LR) comes out smaller than the HR crop, which only the first
+ * pixel loss would notice. Detection trains on whole images, padded to multiples of the scale when batched.
+ */
+function cropProblem(c: RunConfig, where: string): string | undefined {
+  const preset = PRESET_CROPS[c.task];
+  if (!RECIPE_NETS[c.recipe.name].usesSr || c.sr === undefined || preset === undefined) return undefined;
+  const given = c.data.transforms.crop;
+  // A crop of the wrong type is reported by the transform presets when the run is built.
+  if (given !== undefined && !(typeof given === "number" && Number.isInteger(given) && given > 0)) return undefined;
+  const crop = given ?? preset;
+  if (crop % c.scale === 0) return undefined;
+  const entry = listArchs("sr").find((a) => a.name === c.sr?.arch);
+  if (entry === undefined) return undefined; // reported as an unknown architecture
+  const archScales = RunConfig.shape.scale.options
+    .map((o) => o.value)
+    .filter((s) => entry.schema.safeParse({ ...c.sr?.options, scale: s }).success);
+  if (!archScales.includes(c.scale)) return undefined; // reported with the architecture's options
+  const dividing = archScales.filter((s) => crop % s === 0);
+  const lower = crop - (crop % c.scale);
+  const crops = [lower, lower + c.scale].filter((n) => n > 0).join(" or ");
+  const field = given === undefined ? `data.transforms.crop (default ${preset} for ${c.task})` : "data.transforms.crop";
+  return (
+    `${where}: ${field}, scale: a ${crop}-px crop is not a multiple of scale ${c.scale}, so sr.arch ${c.sr.arch} ` +
+    `would output ${lower} px for ${crop} px of HR; set data.transforms.crop to a multiple of ${c.scale} (${crops}), ` +
+    `or a scale that divides ${crop}: sr.arch ${c.sr.arch} supports ${archScales.join(", ")}` +
+    (dividing.length ? `; those dividing ${crop}: ${dividing.join(", ")}` : `, none of which divides ${crop}`)
+  );
 }
 
 type Raw = Record<string, unknown>;
@@ -137,7 +183,8 @@ export function validateRun(raw: unknown, where: string): RunConfig {
       "taskNet.weights: T→S trains SR through a frozen task net trained on HR (an H→T run's task.safetensors)",
     );
   }
-  const all = [...problems.map((p) => `${where}: ${p}`), ...registryProblems(c, where)];
+  const crop = cropProblem(c, where);
+  const all = [...problems.map((p) => `${where}: ${p}`), ...registryProblems(c, where), ...(crop ? [crop] : [])];
   if (all.length) throw new TasksrError("E_CONFIG", `invalid config\n${all.join("\n")}`);
   return c;
 }

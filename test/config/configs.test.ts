@@ -157,7 +157,10 @@ test("validation catches wrong architecture, dataset and scale options at load, 
     ["data.train.type=imagefolder"],
     /data\.train\.type: unknown dataset type "imagefolder"; known: .*image-folder/,
   );
-  fails(["sr.arch=dbpn-tiny", "scale=3"], /014_SR4IR_x4\.yaml: sr\.options\.scale: /);
+  fails(
+    ["sr.arch=dbpn-tiny", "scale=3"],
+    /014_SR4IR_x4\.yaml: scale: dbpn-tiny upscales by 2, 4 or 8 only.*\(sr\.arch dbpn-tiny\)/,
+  );
 });
 
 const header = (file: string) =>

@@ -116,5 +116,8 @@ test("dataset and architecture blocks are checked against their registries at lo
     configError(/taskNet\.arch: unknown task\.classification architecture/),
   );
   assert.throws(() => loadRunConfig(p, ["taskNet.options.stem=tiny"]), configError(/taskNet\.options\.stem: /));
-  assert.throws(() => loadRunConfig(p, ["scale=3", "sr.arch=dbpn-tiny"]), configError(/sr\.options\.scale: /));
+  assert.throws(
+    () => loadRunConfig(p, ["scale=3", "sr.arch=dbpn-tiny"]),
+    configError(/: scale: .*got 3 \(sr\.arch dbpn-tiny\)/),
+  );
 });
