@@ -8,7 +8,8 @@
  * Prefetch: while the consumer works on batch b, the samples of batches b+1..b+prefetch are being read and
  * augmented (decoding runs on sharp's libuv thread pool; augmentation runs on the main thread between the
  * consumer's awaits). Collation runs when a batch is handed out, so no tensors are ever in flight: breaking out
- * of the loop leaks nothing, and the yielded batch is owned by the consumer (see collate.ts).
+ * of the loop leaks nothing, and the yielded batch is owned by the consumer (see collate.ts). Before each batch the
+ * event loop gets a turn, whatever the dataset, so that a consumer stays responsive to signals.
  */
 import { check } from "../../errors.js";
 import { identity, type Transform } from "../transforms/compose.js";
@@ -121,6 +122,9 @@ export class DataLoader<T extends Target, B> {
       fill(this.prefetch + 1);
       const samples = await pending.shift()!;
       fill(this.prefetch);
+      // In-memory datasets (IDX) resolve without any I/O, so a whole epoch would otherwise run in microtasks: the
+      // event loop never turns and signal handlers (Ctrl-C, SIGTERM), timers and IPC events never run.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       yield this.#o.collate(samples);
     }
   }
