@@ -2,7 +2,9 @@
  * `tasksr upscale --sr <run|checkpoint|weights> <input image|dir> <output> [--tile N --overlap M]`: SR inference
  * on images of any size, tile by tile (src/infer/tile.ts), with a progress bar on a terminal. A folder input is
  * processed recursively and mirrored into the output folder with the same file names (formats other than
- * PNG/JPEG/WebP are written as .png). Ctrl-C stops after the current tile.
+ * PNG/JPEG/WebP are written as .png). Ctrl-C stops after the current tile. Tiles are written straight into the 8-bit
+ * output, and on the CPU an image whose estimated memory exceeds --max-memory is refused before it starts
+ * (src/infer/budget.ts). Outputs are written atomically (src/infer/output.ts).
  */
 import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
@@ -18,6 +20,7 @@ interface RawOptions {
   tile: string;
   overlap: string;
   device: string;
+  maxMemory: string;
 }
 
 const WRITABLE = [".png", ".jpg", ".jpeg", ".webp"];
@@ -46,10 +49,15 @@ export function registerUpscale(program: Command): void {
     .option("--tile <n>", "LR tile side in pixels (0 = whole image at once)", "512")
     .option("--overlap <m>", "LR pixels of context around each tile (exact when >= the receptive field)", "40")
     .option("--device <device>", "cpu, cuda, cuda:N or auto", "auto")
+    .option("--max-memory <GB>", "memory budget in GB on the CPU: an image estimated to need more is refused", "8")
     .action(async (input: string, output: string, o: RawOptions) => {
       const tile = int("--tile", o.tile, 0);
       const overlap = int("--overlap", o.overlap, 0);
       const scale = o.scale === undefined ? undefined : int("--scale", o.scale, 1);
+      const maxMemory = Number(o.maxMemory);
+      if (o.maxMemory.trim() === "" || !(maxMemory > 0)) {
+        throw new TasksrError("E_CLI_ARG", `--max-memory must be a positive number of GB, got "${o.maxMemory}"`);
+      }
       const info = await stat(input).catch(() => {
         throw new TasksrError("E_CLI_ARG", `input ${input} does not exist`);
       });
@@ -69,31 +77,38 @@ export function registerUpscale(program: Command): void {
       // The engine loads only after the arguments are checked.
       const { resolveDevice } = await import("../../engine/system.js");
       const { loadSr } = await import("../../infer/sources.js");
-      const { upscaleTiled } = await import("../../infer/tile.js");
-      const { imagesToTensor, tensorToImages } = await import("../../data/degrade/image_tensor.js");
-      const { readImage, writeImage } = await import("../../data/io/image.js");
+      const { upscaleImage } = await import("../../infer/tile.js");
+      const { checkMemory, measureForward } = await import("../../infer/budget.js");
+      const { writeImageAtomic } = await import("../../infer/output.js");
+      const { readImage } = await import("../../data/io/image.js");
       const { ProgressBar } = await import("../progress.js");
       const device = resolveDevice(o.device);
       const sr = loadSr(o.sr, { arch: o.arch, scale, device });
+      // Measured on the first image only; the budget is host memory, which a CUDA forward pass does not use.
+      let cost: ReturnType<typeof measureForward> | undefined;
       const t0 = performance.now();
       let done = 0;
       try {
         await withInterrupt(async (signal) => {
           for (const job of jobs) {
             const img = await readImage(job.from);
-            const lr = imagesToTensor([img], device); // [1, 3, h, w]
+            if (device === "cpu") {
+              cost ??= measureForward(sr.net);
+              const budgetBytes = maxMemory * 1e9;
+              const held = process.memoryUsage.rss();
+              const size: [number, number] = [img.height, img.width];
+              checkMemory(cost, held, size, sr.net.scale, { tile, overlap, budgetBytes, where: job.from });
+            }
             const bar = new ProgressBar(`[${done + 1}/${jobs.length}] ${job.name}`, "tiles");
-            let out: Awaited<ReturnType<typeof upscaleTiled>>;
+            let image: Awaited<ReturnType<typeof upscaleImage>>;
             try {
-              out = await upscaleTiled(sr.net, lr, { tile, overlap, signal, onProgress: (d, n) => bar.update(d, n) });
+              const onProgress = (d: number, n: number) => bar.update(d, n);
+              image = await upscaleImage(sr.net, img, { tile, overlap, device, signal, onProgress });
             } finally {
-              lr.dispose();
               bar.finish();
             }
-            const [image] = tensorToImages(out);
-            out.dispose();
             await mkdir(dirname(job.to), { recursive: true });
-            await writeImage(job.to, image!);
+            await writeImageAtomic(job.to, image);
             done++;
           }
         });
