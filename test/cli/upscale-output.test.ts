@@ -55,7 +55,7 @@ test("a full disk: E_WRITE (no space left), the previous output intact, no parti
   writeFileSync(target, "previous");
   const e = await commandError(registerUpscale, ["upscale", "--sr", weights, lr, target]);
   writeError(e, target);
-  assert.match(e.message, /: No space left on device \[E_WRITE/);
+  assert.match(e.message, /: no space left on the device \(ENOSPC\) \[E_WRITE/);
   assert.deepEqual(readdirSync(mnt), ["sr.png"]);
   assert.equal(readFileSync(target, "utf8"), "previous");
 });

@@ -98,8 +98,8 @@ export async function writeImage(path: string, img: Image, o: WriteOptions = {})
   await encoder(img, ext, o).toFile(path);
 }
 
-/** Encodes to a Buffer in `format` ("png", "jpg", "webp"). */
-export function encodeImage(img: Image, format: "png" | "jpg" | "webp", o: WriteOptions = {}): Promise<Buffer> {
+/** Encodes to a Buffer in `format` ("png", "jpg"/"jpeg", "webp"; anything else is E_BAD_FILE). */
+export function encodeImage(img: Image, format: string, o: WriteOptions = {}): Promise<Buffer> {
   checkImage(img);
   return encoder(img, format, o).toBuffer();
 }
