@@ -10,11 +10,13 @@
         "native/src/math.cc",
         "native/src/nn.cc",
         "native/src/autograd.cc",
-        "native/src/optim.cc"
+        "native/src/optim.cc",
+        "native/src/distributed.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(node scripts/find-libtorch.mjs --print includes)"
+        "<!@(node scripts/find-libtorch.mjs --print includes)",
+        "native/shim"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node scripts/find-libtorch.mjs --print defines)"],
       "cflags!": ["-fno-exceptions"],

@@ -92,6 +92,20 @@ function version(found) {
   return m ? m[1] : "unknown";
 }
 
+/**
+ * c10d with Gloo (distributed training): libtorch's c10d headers and Gloo's own headers (Debian: libgloo-dev; a pip
+ * wheel ships them in include/). `gloo` says whether the addon links libgloo itself (the system's shared library) or
+ * finds Gloo inside libtorch_cpu (a wheel links it in).
+ */
+function distributed(found) {
+  const c10d = found.includes.some((i) =>
+    existsSync(join(i, "torch", "csrc", "distributed", "c10d", "ProcessGroupGloo.hpp")),
+  );
+  const glooDir = [...found.includes, "/usr/include"].find((i) => existsSync(join(i, "gloo", "algorithm.h")));
+  if (!c10d || glooDir === undefined) return { ok: false, linkGloo: false };
+  return { ok: true, linkGloo: found.source === "system" };
+}
+
 export function findLibtorch() {
   const tried = [];
   for (const probe of [fromEnv, fromPython, fromSystem]) {
@@ -104,6 +118,7 @@ export function findLibtorch() {
       found.cxx11Abi = readFileSync(join(found.libDir, "libc10.so")).includes("__cxx11");
     }
     found.version = version(found);
+    found.distributed = distributed(found);
     return { ok: true, ...found, tried };
   }
   return { ok: false, tried };
@@ -125,7 +140,8 @@ function gypPrint(what, info) {
       const cuda = info.cuda
         ? ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-ltorch", "-Wl,--as-needed"]
         : ["-ltorch"];
-      return [`-L${info.libDir}`, `-Wl,-rpath,${info.libDir}`, ...cuda, ...core].join(" ");
+      const gloo = info.distributed.linkGloo ? ["-lgloo"] : [];
+      return [`-L${info.libDir}`, `-Wl,-rpath,${info.libDir}`, ...cuda, ...core, ...gloo].join(" ");
     }
     case "defines": {
       const [major, minor] = info.version.split(".").map((x) => Number.parseInt(x, 10) || 0);
@@ -134,6 +150,8 @@ function gypPrint(what, info) {
         `TASKSR_TORCH_MAJOR=${major}`,
         `TASKSR_TORCH_MINOR=${minor}`,
         `_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi ? 1 : 0}`,
+        `TASKSR_DIST=${info.distributed.ok ? 1 : 0}`,
+        ...(info.distributed.ok ? ["USE_DISTRIBUTED", "USE_C10D_GLOO"] : []),
       ].join(" ");
     }
     default:

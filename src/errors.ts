@@ -29,6 +29,8 @@ export const ErrorCodes = {
   E_DEVICE: "device not available",
   /** A run or study folder is in use by another process, or was not created by tasksr. */
   E_RUN_FOLDER: "run folder in use or not owned by tasksr",
+  /** Distributed training failed: a bad launcher environment, a peer that died or timed out, a build without c10d. */
+  E_DIST: "distributed training failed",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

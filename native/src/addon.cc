@@ -431,6 +431,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerNN(r);
   registerAutograd(r);
   registerOptim(r);
+  registerDistributed(r);
   r.install(env, exports);
   return exports;
 }

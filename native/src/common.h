@@ -93,5 +93,6 @@ void registerMath(Registry& r);
 void registerNN(Registry& r);
 void registerAutograd(Registry& r);
 void registerOptim(Registry& r);
+void registerDistributed(Registry& r);
 
 }  // namespace tasksr

@@ -14,6 +14,12 @@ declare const handleBrand: unique symbol;
 export type Handle = { readonly [handleBrand]: true };
 declare const genBrand: unique symbol;
 export type GenHandle = { readonly [genBrand]: true };
+declare const groupBrand: unique symbol;
+/** A c10d process group (store + Gloo group). */
+export type GroupHandle = { readonly [groupBrand]: true };
+declare const reducerBrand: unique symbol;
+/** A c10d::Reducer over one network's trained parameters. */
+export type ReducerHandle = { readonly [reducerBrand]: true };
 
 type H = Handle;
 type OH = Handle | null | undefined;
@@ -321,6 +327,25 @@ export interface NativeApi {
     maximize: boolean,
   ): void;
   clipGradNorm(params: H[], maxNorm: number, normType: number): number;
+
+  // c10d (native/src/distributed.cc); all but distAvailable exist only in builds with Gloo.
+  distAvailable(): boolean;
+  distInit(
+    rank: number,
+    world: number,
+    addr: string,
+    port: number,
+    timeoutMs: number,
+    agentStore: boolean,
+  ): GroupHandle;
+  distShutdown(g: GroupHandle): void;
+  distAllreduce(g: GroupHandle, ts: H[], op: "sum" | "max" | "min"): void;
+  distBroadcast(g: GroupHandle, ts: H[], root: number): void;
+  distAllgather(g: GroupHandle, t: H): H[];
+  distBarrier(g: GroupHandle): void;
+  distAllreduceSumGrad(g: GroupHandle, t: H): H;
+  ddpReducer(g: GroupHandle, params: H[], bucketCapBytes: number, findUnused: boolean): ReducerHandle;
+  ddpPrepare(r: ReducerHandle, outputs: H[]): void;
 }
 
 /** Absolute path of the compiled addon inside this package. */
