@@ -12,6 +12,7 @@ export function runRanks(
   args: readonly string[],
   world: number,
   env: NodeJS.ProcessEnv = {},
+  killOnFailure = true,
 ): Promise<LaunchResult> {
   const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
   return launchLocal({
@@ -20,6 +21,7 @@ export function runRanks(
     env: { ...process.env, ...env },
     threads: 1,
     stdio: "pipe",
+    killOnFailure,
   });
 }
 

@@ -32,8 +32,8 @@ switch (scenario) {
     out.gathered = g.allgather(tensor([r, r * r])).map((t) => t.toArray());
     out.json = g.allgatherJson({ rank: r, text: "x".repeat(5 * (r + 1)) });
     out.fromRoot = g.broadcastJson(r === 0 ? { resume: "auto", n: 3 } : undefined);
-    out.anyRank1 = g.any(r === 1);
-    out.anyNone = g.any(false);
+    out.anyOf = g.anyOf([r === 1, false]);
+    out.mean = g.mean({ b: r, a: 10 * r });
     // d/dx of (rank+1) * sum_r(2 x_r) is 2 * sum_r(rank+1): the backward sums the incoming gradients over ranks.
     const x = tensor([r + 1, 1], { requiresGrad: true });
     const y = g.allreduceSumGrad(x.mul(2));
@@ -72,8 +72,6 @@ switch (scenario) {
   }
   case "die": {
     if (r === 1) process.exit(3);
-    // The launcher stops the other ranks once one failed; this rank stays to see what the collective does.
-    process.on("SIGTERM", () => {});
     const t0 = performance.now();
     try {
       // The peer is gone: the collective fails (connection closed) or times out.
