@@ -29,8 +29,8 @@ test(
         { rank: 1, text: "xxxxxxxxxx" },
       ]);
       assert.deepEqual(o.fromRoot, { resume: "auto", n: 3 });
-      assert.equal(o.anyRank1, true);
-      assert.equal(o.anyNone, false);
+      assert.deepEqual(o.anyOf, [true, false]);
+      assert.deepEqual(o.mean, { a: 5, b: 0.5 });
       assert.deepEqual(o.sumGradForward, [6, 4]);
       assert.deepEqual(o.sumGradGrad, [6, 6]);
     }
