@@ -152,6 +152,7 @@ void registerDistributed(Registry& r) {
     for (auto& t : ts) {
       if (!t.is_contiguous()) throw ArgError("all-reduce needs contiguous tensors");
     }
+    at::NoGradGuard noGrad;
     wait(g.pg->allreduce(ts, o), g);
     return info.Env().Undefined();
   });
@@ -161,6 +162,8 @@ void registerDistributed(Registry& r) {
     auto ts = TL(info, 1);
     const int64_t root = I(info, 2);
     if (ts.empty()) return info.Env().Undefined();
+    // Parameters are leaves that require grad: overwriting them is not part of any graph.
+    at::NoGradGuard noGrad;
     c10d::broadcast_coalesced(g.pg, ts, 16 * 1024 * 1024, static_cast<int>(root));
     return info.Env().Undefined();
   });

@@ -160,6 +160,14 @@ export const TrainConfig = z.strictObject({
   amp: z.enum(["off", "bf16", "fp16"]).default("off"),
   seed: z.number().int().min(0).default(0),
   dropLast: z.boolean().default(true),
+  /**
+   * Distributed training: normalise training batches with BatchNorm statistics over every process's batch
+   * (torch.nn.SyncBatchNorm; SR4IR's segmentation setting). No effect in one process. Optional without a default,
+   * like findUnusedParameters, so that configs written before them keep their hash.
+   */
+  syncBatchNorm: z.boolean().optional(),
+  /** Distributed training: allow trained parameters that get no gradient in a step (DDP's find_unused_parameters). */
+  findUnusedParameters: z.boolean().optional(),
 });
 
 export const EvalConfig = z.strictObject({

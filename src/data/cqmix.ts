@@ -12,6 +12,7 @@
  */
 import { type Generator, scope, type Tensor, tensor, where, zeros } from "../engine/index.js";
 import { check } from "../errors.js";
+import type { Shard } from "./loader/sampler.js";
 
 export interface CQMixOptions {
   /** Cells per side, g (reference: segmentation 8, classification 4, detection 8). */
@@ -23,6 +24,11 @@ export interface CQMixOptions {
    * generator. Pass a seeded Generator for reproducible masks.
    */
   generator?: Generator;
+  /**
+   * Distributed training: the batch is this rank's part of a global batch; the cells of the whole global batch are
+   * drawn and this rank's rows kept, so that masks equal one process's at the global batch size.
+   */
+  shard?: Shard;
 }
 
 /** Source indices floor(dst * g / size) for dst in [0, size). */
@@ -43,7 +49,9 @@ export function cqmixMask(n: number, height: number, width: number, device: stri
   check(p >= 0 && p <= 1, () => `cqmix p must be in [0, 1], got ${p}`, "E_CONFIG");
   check(height >= 1 && width >= 1 && n >= 1, () => `cqmix mask size ${n}x${height}x${width} is empty`);
   return scope(() => {
-    const cells = zeros([n, 1, g, g]).bernoulli_(p, o.generator).to(device); // [n, 1, g, g]
+    const world = o.shard?.world ?? 1;
+    const drawn = zeros([n * world, 1, g, g]).bernoulli_(p, o.generator); // [world * n, 1, g, g]
+    const cells = (world > 1 ? drawn.narrow(0, o.shard!.rank * n, n) : drawn).to(device); // [n, 1, g, g]
     return cells.indexSelect(2, nearestIndices(g, height, device)).indexSelect(3, nearestIndices(g, width, device));
   });
 }

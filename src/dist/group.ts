@@ -86,7 +86,7 @@ export class ProcessGroup {
     const msg = err instanceof Error ? err.message : String(err);
     return new TasksrError(
       "E_DIST",
-      `rank ${this.rank} of ${this.world}: ${op} failed (collective timeout ${this.timeoutS} s): ${msg}; another rank died, hung or stopped`,
+      `rank ${this.rank} of ${this.world}: ${op} failed (collective timeout ${this.timeoutS} s): ${msg}; when another rank died, hung or stopped, its own output or the launcher says which`,
       { cause: err },
     );
   }

@@ -7,7 +7,7 @@
  * result.
  */
 import { TasksrError } from "../errors.js";
-import type { Accumulator } from "./accumulator.js";
+import { type Accumulator, numberField, numbersField, stateFields } from "./accumulator.js";
 
 export interface TopKOptions {
   numClasses: number;
@@ -90,15 +90,25 @@ export class TopKAccuracy implements Accumulator<TopKSummary> {
   }
 
   merge(other: this): void {
-    if (other.numClasses !== this.numClasses || other.ks.join() !== this.ks.join()) {
-      throw new TasksrError(
-        "E_TENSOR_ARG",
-        `TopKAccuracy.merge: settings differ (${this.numClasses} classes, k ${this.ks.join(",")} vs ` +
-          `${other.numClasses} classes, k ${other.ks.join(",")})`,
-      );
-    }
-    for (let i = 0; i < this.ks.length; i++) this.correct[i]! += other.correct[i]!;
-    this.samples += other.samples;
+    this.mergeState(other.state());
+  }
+
+  /** `{settings: {numClasses, ks}, samples, correct}`, correct[i] = samples correct at ks[i]. */
+  state(): unknown {
+    return { settings: this.settings(), samples: this.samples, correct: Array.from(this.correct) };
+  }
+
+  mergeState(s: unknown): void {
+    const where = "TopKAccuracy.mergeState";
+    const r = stateFields(s, where, this.settings());
+    const samples = numberField(r, "samples", where, "count");
+    const correct = numbersField(r, "correct", where, { length: this.ks.length, kind: "count" });
+    for (let i = 0; i < correct.length; i++) this.correct[i]! += correct[i]!;
+    this.samples += samples;
+  }
+
+  private settings(): { numClasses: number; ks: number[] } {
+    return { numClasses: this.numClasses, ks: [...this.ks] };
   }
 
   reset(): void {

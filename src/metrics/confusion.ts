@@ -10,7 +10,7 @@
  * Counts are float64 (exact to 2^53 pixels) and the ratios are computed in float64 (torchvision uses float32).
  */
 import { TasksrError } from "../errors.js";
-import type { Accumulator } from "./accumulator.js";
+import { type Accumulator, numbersField, stateFields } from "./accumulator.js";
 
 export type NanPolicy = "propagate" | "ignore" | "zero";
 
@@ -111,13 +111,22 @@ export class ConfusionMatrix implements Accumulator<SegmentationSummary> {
   }
 
   merge(other: this): void {
-    if (other.numClasses !== this.numClasses) {
-      throw new TasksrError(
-        "E_TENSOR_ARG",
-        `ConfusionMatrix.merge: ${this.numClasses} classes here, ${other.numClasses} in the other matrix`,
-      );
-    }
-    for (let i = 0; i < this.matrix.length; i++) this.matrix[i]! += other.matrix[i]!;
+    this.mergeState(other.state());
+  }
+
+  /**
+   * `{settings: {numClasses}, counts}`, counts = the matrix row-major. The NaN policy is not part of it: it only
+   * changes how compute() reads the counts.
+   */
+  state(): unknown {
+    return { settings: { numClasses: this.numClasses }, counts: Array.from(this.matrix) };
+  }
+
+  mergeState(s: unknown): void {
+    const where = "ConfusionMatrix.mergeState";
+    const r = stateFields(s, where, { numClasses: this.numClasses });
+    const counts = numbersField(r, "counts", where, { length: this.matrix.length, kind: "count" });
+    for (let i = 0; i < counts.length; i++) this.matrix[i]! += counts[i]!;
   }
 
   reset(): void {

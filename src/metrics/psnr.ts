@@ -8,10 +8,9 @@
  * - basicsr (BasicSR's `calculate_psnr`): mean over all images; an identical pair has PSNR +Infinity and so does the
  *   mean, as in the reference.
  */
-import type { Accumulator } from "./accumulator.js";
+import { type Accumulator, numberField, stateFields, stateNumber } from "./accumulator.js";
 import {
   checkPair,
-  checkSameProtocol,
   comparedPlanes,
   type MetricImage,
   type Planes,
@@ -85,10 +84,28 @@ export class PsnrMeter implements Accumulator<PsnrSummary> {
   }
 
   merge(other: this): void {
-    checkSameProtocol(this.options, other.options);
-    this.sum += other.sum;
-    this.count += other.count;
-    this.skipped += other.skipped;
+    this.mergeState(other.state());
+  }
+
+  /** `{settings: {protocol, crop}, sum, count, skipped}`: the sum is +Infinity once a basicsr pair is identical. */
+  state(): unknown {
+    return { settings: this.settings(), sum: stateNumber(this.sum), count: this.count, skipped: this.skipped };
+  }
+
+  mergeState(s: unknown): void {
+    const where = "PsnrMeter.mergeState";
+    const r = stateFields(s, where, this.settings());
+    const sum = numberField(r, "sum", where);
+    const count = numberField(r, "count", where, "count");
+    const skipped = numberField(r, "skipped", where, "count");
+    this.sum += sum;
+    this.count += count;
+    this.skipped += skipped;
+  }
+
+  /** What makes two meters' values comparable: the protocol and its crop (basicsr's scale). */
+  private settings(): { protocol: SrProtocol; crop: number } {
+    return { protocol: this.options.protocol, crop: protocolCrop(this.options) };
   }
 
   reset(): void {

@@ -164,14 +164,3 @@ export function comparedPlanes(img: MetricImage, protocol: SrProtocol, crop: num
   }
   return { data: out, planes: P, height: h, width: w };
 }
-
-/** Throws unless two accumulators use the same protocol and crop (so that merging them is meaningful). */
-export function checkSameProtocol(a: SrProtocolOptions, b: SrProtocolOptions): void {
-  if (a.protocol !== b.protocol || protocolCrop(a) !== protocolCrop(b)) {
-    throw new TasksrError(
-      "E_TENSOR_ARG",
-      `cannot merge metrics of different protocols: ${a.protocol} (crop ${protocolCrop(a)}) and ${b.protocol} ` +
-        `(crop ${protocolCrop(b)})`,
-    );
-  }
-}

@@ -5,10 +5,9 @@
  * The planes and the crop are those of the protocol (sr-protocol.ts): the Y plane for basicsr, every RGB channel for
  * sr4ir. Dataset value: the mean over images.
  */
-import type { Accumulator } from "./accumulator.js";
+import { type Accumulator, numberField, stateFields, stateNumber } from "./accumulator.js";
 import {
   checkPair,
-  checkSameProtocol,
   comparedPlanes,
   type MetricImage,
   type Planes,
@@ -145,9 +144,26 @@ export class SsimMeter implements Accumulator<SsimSummary> {
   }
 
   merge(other: this): void {
-    checkSameProtocol(this.options, other.options);
-    this.sum += other.sum;
-    this.count += other.count;
+    this.mergeState(other.state());
+  }
+
+  /** `{settings: {protocol, crop}, sum, count}`. */
+  state(): unknown {
+    return { settings: this.settings(), sum: stateNumber(this.sum), count: this.count };
+  }
+
+  mergeState(s: unknown): void {
+    const where = "SsimMeter.mergeState";
+    const r = stateFields(s, where, this.settings());
+    const sum = numberField(r, "sum", where);
+    const count = numberField(r, "count", where, "count");
+    this.sum += sum;
+    this.count += count;
+  }
+
+  /** What makes two meters' values comparable: the protocol and its crop (basicsr's scale). */
+  private settings(): { protocol: SrProtocol; crop: number } {
+    return { protocol: this.options.protocol, crop: protocolCrop(this.options) };
   }
 
   reset(): void {

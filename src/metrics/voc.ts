@@ -14,7 +14,17 @@
  * `unevaluatedDetections`). A class whose only objects are ignored difficult ones has AP NaN and is left out of mAP.
  */
 import { TasksrError } from "../errors.js";
-import type { Accumulator } from "./accumulator.js";
+import {
+  type Accumulator,
+  badState,
+  numberField,
+  numbersField,
+  stateArray,
+  stateFields,
+  stateNumber,
+  stateNumbers,
+  stateRecord,
+} from "./accumulator.js";
 
 /** [xmin, ymin, xmax, ymax]. */
 export type VocBox = readonly [number, number, number, number];
@@ -233,7 +243,45 @@ export class VocEvaluator implements Accumulator<VocResult> {
     for (const d of other.dets) this.dets.push(d);
   }
 
+  /**
+   * `{settings: {iou, metric, difficult, boxes}, detections: [{imageId, className, score, box}]}` in arrival order
+   * (it breaks score ties). The ground truth is not part of it: every process reads the same one.
+   */
+  state(): unknown {
+    return {
+      settings: this.settings(),
+      detections: this.dets.map((d) => ({
+        imageId: d.imageId,
+        className: d.className,
+        score: stateNumber(d.score),
+        box: stateNumbers(d.box),
+      })),
+    };
+  }
+
+  mergeState(s: unknown): void {
+    const where = "VocEvaluator.mergeState";
+    const r = stateFields(s, where, this.settings());
+    const dets = stateArray(r.detections, where, "detections: an array").map((v, i): VocDetection => {
+      const what = `detections[${i}]`;
+      const d = stateRecord(v, where, `${what}: a detection {imageId, className, score, box}`);
+      if (typeof d.imageId !== "string" || !this.images.has(d.imageId)) {
+        throw badState(where, `${what}.imageId: an image of the ground truth`, d.imageId);
+      }
+      if (typeof d.className !== "string") throw badState(where, `${what}.className: a string`, d.className);
+      const [x1, y1, x2, y2] = numbersField(d, "box", `${where}: ${what}`, { length: 4, kind: "finite" });
+      const score = numberField(d, "score", `${where}: ${what}`, "finite");
+      return { imageId: d.imageId, className: d.className, score, box: [x1!, y1!, x2!, y2!] };
+    });
+    for (const d of dets) this.dets.push(d);
+  }
+
   reset(): void {
     this.dets = [];
+  }
+
+  private settings(): Required<VocOptions> {
+    const { iou, metric, difficult, boxes } = this.options;
+    return { iou, metric, difficult, boxes };
   }
 }

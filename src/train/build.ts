@@ -11,9 +11,11 @@ import { subsetDataset } from "../data/datasets/subset.js";
 import { Degradation } from "../data/degrade/pipeline.js";
 import { type Batch, collateFor } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
+import type { Shard } from "../data/loader/sampler.js";
 import type { Transform } from "../data/transforms/compose.js";
 import { classificationPreset, detectionPreset, segmentationPreset } from "../data/transforms/presets.js";
 import type { Dataset, Target } from "../data/types.js";
+import { type ProcessGroup, rankSeed } from "../dist/group.js";
 import { cpuBf16Problem } from "../engine/bf16.js";
 import { Generator, manualSeed } from "../engine/creation.js";
 import { Adam, AdamW, type Optimizer, SGD } from "../engine/optim.js";
@@ -24,6 +26,7 @@ import "../models/index.js";
 import type { Detector } from "../models/detection/types.js";
 import { buildArch } from "../models/registry.js";
 import type { SegmenterOutput, SrNetwork, TaskNetwork } from "../models/types.js";
+import { convertSyncBatchNorm } from "../nn/layers/norm.js";
 import type { Module } from "../nn/module.js";
 import { loadWeights } from "../nn/weights.js";
 import { classificationAdapter } from "./adapters/classification.js";
@@ -56,6 +59,8 @@ export interface BuildOptions {
   baseDir?: string;
   /** Overrides cfg.device. */
   device?: string;
+  /** Distributed training: this process's group (docs/distributed.md). */
+  group?: ProcessGroup;
 }
 
 export interface BuiltRun extends RunParts {
@@ -142,13 +147,19 @@ export function validationSet<T extends Target>(full: Dataset<T>, cfg: RunConfig
 }
 
 /**
- * The LR synthesis of evaluations: its noise has its own stream, seeded alike for every run and every evaluation, so
- * all settings and epochs (and `tasksr eval` afterwards) are judged on the same LR images, and evaluating does not
- * shift the training noise.
+ * The LR synthesis of evaluations: its noise is seeded per batch (the k-th batch of the validation plan from seed
+ * k), alike for every run and every evaluation, so all settings and epochs (and `tasksr eval` afterwards) are judged
+ * on the same LR images, evaluating does not shift the training noise, and a rank that evaluates every world-th
+ * batch (`shard`) draws exactly the noise one process would.
  */
-export function evalDegradation(cfg: RunConfig): (hr: Tensor) => Promise<Tensor> {
+export function evalDegradation(cfg: RunConfig, shard?: Shard): (hr: Tensor) => Promise<Tensor> {
   const d = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: EVAL_DEGRADE_SEED });
-  return (hr) => d.apply(hr);
+  let k = 0;
+  return (hr) => {
+    d.reseed(EVAL_DEGRADE_SEED + (shard ? shard.rank + k * shard.world : k));
+    k++;
+    return d.apply(hr);
+  };
 }
 
 /** A schedule for one parameter group with base lr `base` (durations in epochs become iterations). */
@@ -231,7 +242,8 @@ function makeRecipe(cfg: RunConfig, itersPerEpoch: number): Recipe {
         cfg: r,
         warmupIters,
         cqmix: mix
-          ? (sr, hr, ctx) => cqmix(sr, hr, { grid: mix.grid, p: mix.p, generator: ctx.cqmixGenerator })
+          ? (sr, hr, ctx) =>
+              cqmix(sr, hr, { grid: mix.grid, p: mix.p, generator: ctx.cqmixGenerator, shard: ctx.shard })
           : undefined,
       });
     }
@@ -266,6 +278,8 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     );
   }
   const numClasses = train.classes.length;
+  const group = o.group !== undefined && o.group.world > 1 ? o.group : undefined;
+  const shard: Shard | undefined = group && { rank: group.rank, world: group.world };
   const t = presets(cfg);
   const collate = collateFor(cfg.task, { device, scale: cfg.scale });
   const trainLoader = new DataLoader<Target, Batch>(train, {
@@ -277,12 +291,14 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     dropLast: cfg.train.dropLast,
     prefetch: cfg.data.prefetch,
     groupFactor: cfg.task === "detection" ? 3 : undefined,
+    shard,
   });
   const valLoader = new DataLoader<Target, Batch>(val, {
     batchSize: cfg.eval.batchSize,
     collate,
     transform: t.val,
     prefetch: cfg.data.prefetch,
+    strided: shard,
   });
   const accum = cfg.train.gradAccum;
   const batchesPerEpoch = Math.min(trainLoader.length, (cfg.train.itersPerEpoch ?? Number.POSITIVE_INFINITY) * accum);
@@ -318,9 +334,24 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
       : undefined;
   const taskStep = nets.trainsTask ? stepper(cfg.optim.task, task.paramGroups(), cfg.schedule.task) : undefined;
 
-  const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed });
+  if (group) {
+    if (cfg.train.syncBatchNorm) {
+      if (sr) convertSyncBatchNorm(sr, group);
+      convertSyncBatchNorm(task.net, group);
+    }
+    const ro = { findUnused: cfg.train.findUnusedParameters ?? false };
+    for (const st of [srStep, taskStep]) {
+      if (st)
+        st.reducer = group.reducer(
+          st.optimizer.paramGroups.flatMap((g) => g.params),
+          ro,
+        );
+    }
+    manualSeed(rankSeed(cfg.train.seed, group.rank));
+  }
+  const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed }, "degrade", shard);
   const cqmixGenerator = new Generator(cfg.train.seed + 1);
-  const evalDegrade = () => evalDegradation(cfg);
+  const evalDegrade = () => evalDegradation(cfg, shard);
   return {
     cfg,
     device,
@@ -338,6 +369,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     generators: { cqmix: cqmixGenerator, degrade: degradation.generator },
     batchesPerEpoch,
     evaluateTask: cfg.recipe.name !== "sr-ft" || cfg.taskNet.weights !== undefined,
+    group,
     datasets: { train, val },
     dispose() {
       srStep?.optimizer.dispose();

@@ -2,7 +2,8 @@
  * Training checkpoints: one safetensors file holding every network, optimizer state, RNG state and the loop
  * position, written atomically (temp file + fsync + rename) so an interrupted write never replaces a good file.
  * Key layout: `net.<name>.<state-dict key>`, `optim.<name>.<group>.<param>.<slot>`, `rng.<i>` (default
- * generators, CPU first), `gen.<name>` (named generators); JSON metadata under the `tasksr` metadata key.
+ * generators, CPU first), `rank<r>.rng.<i>` (the default generators of rank r >= 1 of a distributed run), `gen.<name>`
+ * (named generators); JSON metadata under the `tasksr` metadata key.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { type Generator, getRngStates, setRngStates } from "../engine/creation.js";
@@ -22,6 +23,8 @@ export interface LoopState {
   configHash: string;
   /** Recipe-specific values (e.g. best metric so far). */
   extra: Record<string, unknown>;
+  /** Processes of the run that wrote the checkpoint (absent: 1); `batchInEpoch` counts its global batches. */
+  world?: number;
 }
 
 export interface Checkpointable {
@@ -33,7 +36,16 @@ export interface Checkpointable {
 /** The file name of the snapshot the trainer saves after `epoch` epochs (every `train.saveEvery`). */
 export const epochCheckpointName = (epoch: number): string => `epoch_${String(epoch).padStart(3, "0")}.safetensors`;
 
-export function saveCheckpoint(path: string, parts: Checkpointable, state: LoopState): void {
+/**
+ * Saves everything needed to continue. `rankRng[r - 1]` holds rank r's default generator states in a distributed run
+ * (rank 0's are this process's).
+ */
+export function saveCheckpoint(
+  path: string,
+  parts: Checkpointable,
+  state: LoopState,
+  rankRng: readonly (readonly Tensor[])[] = [],
+): void {
   const tensors = new Map<string, Tensor>();
   const owned: Tensor[] = [];
   const optimMeta: Record<string, OptimizerState["meta"]> = {};
@@ -49,6 +61,9 @@ export function saveCheckpoint(path: string, parts: Checkpointable, state: LoopS
     for (const [i, t] of getRngStates().entries()) {
       owned.push(t);
       tensors.set(`rng.${i}`, t);
+    }
+    for (const [r, states] of rankRng.entries()) {
+      for (const [i, t] of states.entries()) tensors.set(`rank${r + 1}.rng.${i}`, t);
     }
     for (const [name, g] of Object.entries(parts.generators)) {
       const t = g.getState();
@@ -97,8 +112,12 @@ export function differentConfig(path: string, written: string, now: string): Tas
   );
 }
 
-/** Restores everything saved by saveCheckpoint into the given (already built) parts and returns the loop state. */
-export function loadCheckpoint(path: string, parts: Checkpointable): LoopState {
+/**
+ * Restores everything saved by saveCheckpoint into the given (already built) parts and returns the loop state. Rank
+ * r >= 1 of a distributed run restores its own default generator states when the checkpoint holds them (a run with
+ * more than r processes wrote it) and leaves them as they are otherwise.
+ */
+export function loadCheckpoint(path: string, parts: Checkpointable, rank = 0): LoopState {
   if (!existsSync(path)) throw new TasksrError("E_BAD_FILE", `checkpoint ${path} does not exist`);
   const file = loadSafetensors(path);
   try {
@@ -121,8 +140,10 @@ export function loadCheckpoint(path: string, parts: Checkpointable): LoopState {
       if (m === undefined) throw new TasksrError("E_BAD_FILE", `${path} holds no state for optimizer "${name}"`);
       opt.loadStateDict({ tensors: Object.fromEntries(group(`optim.${name}.`)), meta: m });
     }
-    const rng = [...group("rng.").entries()].sort(([a], [b]) => Number(a) - Number(b)).map(([, t]) => t);
-    setRngStates(rng);
+    const rng = [...group(rank === 0 ? "rng." : `rank${rank}.rng.`).entries()]
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([, t]) => t);
+    if (rank === 0 || rng.length > 0) setRngStates(rng);
     for (const [name, g] of Object.entries(parts.generators)) {
       const t = file.tensors.get(`gen.${name}`);
       if (t === undefined) throw new TasksrError("E_BAD_FILE", `${path} holds no state for generator "${name}"`);

@@ -38,6 +38,20 @@ export interface EvalOptions {
    * neither use batch statistics for nor update) for the evaluation and restored to their mode afterwards.
    */
   nets?: readonly ({ training: boolean; train(on?: boolean): unknown } | undefined)[];
+  /**
+   * Distributed evaluation: this rank saw a share of the batches; `gather` returns every rank's accumulator state in
+   * rank order, which are merged in that order into fresh accumulators (`evaluator` makes the task one) so that the
+   * result is that of one process over all the batches.
+   */
+  distributed?: { gather: (state: EvalState) => EvalState[]; evaluator?: () => TaskEvaluator };
+}
+
+/** The accumulated data of one rank's share of an evaluation. */
+export interface EvalState {
+  images: number;
+  task?: unknown;
+  psnr: unknown[];
+  ssim?: unknown;
 }
 
 export interface EvalResult {
@@ -71,7 +85,7 @@ export async function evaluatePipeline(o: EvalOptions): Promise<EvalResult> {
 async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const psnr = (o.psnr ?? []).map((protocol) => new PsnrMeter({ protocol, scale: o.scale }));
-  const ssim = o.ssim && o.psnr?.length ? new SsimMeter({ protocol: "basicsr", scale: o.scale }) : undefined;
+  let ssim = o.ssim && o.psnr?.length ? new SsimMeter({ protocol: "basicsr", scale: o.scale }) : undefined;
   let images = 0;
   for await (const batch of o.batches) {
     const n = batch.hr.shape[0]!;
@@ -109,8 +123,29 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
     images += n;
     o.onProgress?.(images);
   }
+  let evaluator = o.evaluator;
+  if (o.distributed) {
+    const all = o.distributed.gather({
+      images,
+      task: evaluator?.state(),
+      psnr: psnr.map((m) => m.state()),
+      ssim: ssim?.state(),
+    });
+    evaluator = evaluator && o.distributed.evaluator?.();
+    images = 0;
+    const merged = psnr.map((m) => new PsnrMeter(m.options));
+    const mergedSsim = ssim && new SsimMeter(ssim.options);
+    for (const s of all) {
+      images += s.images;
+      if (s.task !== undefined) evaluator?.mergeState(s.task);
+      for (const [i, m] of merged.entries()) m.mergeState(s.psnr[i]);
+      if (s.ssim !== undefined) mergedSsim?.mergeState(s.ssim);
+    }
+    psnr.splice(0, psnr.length, ...merged);
+    ssim = mergedSsim;
+  }
   const result: EvalResult = {
-    task: o.evaluator?.compute() ?? {},
+    task: evaluator?.compute() ?? {},
     psnr: Object.fromEntries(psnr.map((m) => [m.options.protocol, m.compute().psnr])),
     images,
     seconds: (performance.now() - t0) / 1000,

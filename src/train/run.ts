@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { configHash, configToYaml, validateRun } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
+import type { ProcessGroup } from "../dist/group.js";
 import { saveSafetensors, writeFileAtomic } from "../engine/safetensors.js";
 import { TasksrError } from "../errors.js";
 import { buildRun } from "./build.js";
@@ -79,6 +80,15 @@ export interface TrainRunOptions {
   log?: (line: string) => void;
   signal?: AbortSignal;
   stopAfterIters?: number;
+  /** Distributed training: this process's group; rank 0 alone writes the run folder (docs/distributed.md). */
+  group?: ProcessGroup;
+}
+
+/** What rank 0 tells the other ranks before training: where to resume from, or why there is nothing to train. */
+interface StartDecision {
+  resumeFrom?: string;
+  finished?: boolean;
+  error?: string;
 }
 
 /** What trainRun returns: the training result, and the run's results once it is complete. */
@@ -93,17 +103,71 @@ export type TrainRunResult = TrainResult & {
  * the folder is written until the resume checks pass; resuming a finished run does nothing.
  */
 export async function trainRun(cfg: RunConfig, o: TrainRunOptions = {}): Promise<TrainRunResult> {
+  const group = o.group !== undefined && o.group.world > 1 ? o.group : undefined;
   const files = runFiles(childFolder(o.out ?? "runs", cfg.name, "name"));
-  claimFolder(files.dir, "run");
-  const release = lockRunFolder(files.dir);
+  if (group !== undefined && group.rank !== 0) return trainFollower(cfg, files, o, group);
+  let decided = false;
+  const decide = (d: StartDecision) => {
+    if (group === undefined || decided) return;
+    decided = true;
+    group.broadcastJson(d);
+  };
   try {
-    return await trainLocked(cfg, files, o);
-  } finally {
-    release();
+    claimFolder(files.dir, "run");
+    const release = lockRunFolder(files.dir);
+    try {
+      return await trainLocked(cfg, files, { ...o, group }, decide);
+    } finally {
+      release();
+    }
+  } catch (err) {
+    // The other ranks wait for the decision: give them the reason instead of leaving them to time out.
+    decide({ error: err instanceof Error ? err.message : String(err) });
+    throw err;
   }
 }
 
-async function trainLocked(cfg: RunConfig, files: RunFiles, o: TrainRunOptions): Promise<TrainRunResult> {
+/** Rank r >= 1: trains beside rank 0 without writing anything; the run folder is rank 0's. */
+async function trainFollower(
+  cfg: RunConfig,
+  files: RunFiles,
+  o: TrainRunOptions,
+  group: ProcessGroup,
+): Promise<TrainRunResult> {
+  const d = group.broadcastJson<StartDecision>({});
+  if (d.error !== undefined) {
+    throw new TasksrError("E_DIST", `rank ${group.rank}: rank 0 could not start the run: ${d.error}`);
+  }
+  if (d.finished) {
+    return {
+      runDir: files.dir,
+      final: undefined,
+      evals: [],
+      stopped: "completed",
+      iterations: 0,
+      seconds: 0,
+      finishedBefore: true,
+    };
+  }
+  const parts = await buildRun(cfg, { baseDir: o.baseDir, device: o.device, group });
+  try {
+    return await runTraining(parts, {
+      runDir: files.dir,
+      resumeFrom: d.resumeFrom,
+      signal: o.signal,
+      stopAfterIters: o.stopAfterIters,
+    });
+  } finally {
+    parts.dispose();
+  }
+}
+
+async function trainLocked(
+  cfg: RunConfig,
+  files: RunFiles,
+  o: TrainRunOptions,
+  decide: (d: StartDecision) => void,
+): Promise<TrainRunResult> {
   const log = o.log ?? ((l: string) => console.log(l));
   const stale = removeStaleTemps(files.dir);
   if (stale.length > 0) log(`removed ${stale.length} temp file(s) left by killed writes: ${stale.join(", ")}`);
@@ -117,6 +181,7 @@ async function trainLocked(cfg: RunConfig, files: RunFiles, o: TrainRunOptions):
     const results = readResults(files.dir);
     if (results.configHash !== hash) throw differentConfig(files.results, results.configHash, hash);
     log(`run ${cfg.name} has finished: nothing to train (results in ${files.results})`);
+    decide({ finished: true });
     const { iterations, seconds } = results;
     return {
       runDir: files.dir,
@@ -142,11 +207,17 @@ async function trainLocked(cfg: RunConfig, files: RunFiles, o: TrainRunOptions):
     }
     if (resumeFrom === files.latest) restoreEpochSnapshot(files, state, cfg.train.saveEvery, log);
   }
-  const parts = await buildRun(cfg, { baseDir: o.baseDir, device: o.device });
+  decide({ resumeFrom });
+  const parts = await buildRun(cfg, { baseDir: o.baseDir, device: o.device, group: o.group });
   try {
+    const world = o.group?.world ?? 1;
+    const batch =
+      world > 1
+        ? `batch ${cfg.train.batchSize} per process x ${world} processes = global batch ${cfg.train.batchSize * world}`
+        : `batch ${cfg.train.batchSize}`;
     log(
       `run ${cfg.name}: ${cfg.recipe.name} on ${cfg.task} x${cfg.scale}, device ${parts.device}, ` +
-        `${parts.datasets.train.length} train / ${parts.datasets.val.length} val images, ${parts.batchesPerEpoch} batches/epoch`,
+        `${parts.datasets.train.length} train / ${parts.datasets.val.length} val images, ${batch}, ${parts.batchesPerEpoch} batches/epoch`,
     );
     beginSegment(files.dir, state?.iteration ?? 0, state !== undefined);
     const result = await runTraining(parts, {

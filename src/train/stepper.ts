@@ -6,6 +6,8 @@
  * the end of an accumulation window: it sets the learning rate from the schedule, unscales and checks the gradients,
  * steps and clears them.
  */
+
+import type { Reducer } from "../dist/group.js";
 import { noGrad } from "../engine/autograd.js";
 import type { Optimizer } from "../engine/optim.js";
 import { scope } from "../engine/scope.js";
@@ -65,6 +67,11 @@ export class Stepper {
   windowEnd = true;
   /** Optimizer steps skipped because of non-finite fp16 gradients. */
   skipped = 0;
+  /**
+   * Distributed training: the gradient reduction of this stepper's parameters (DDP). Armed only for the backward
+   * that ends an accumulation window; earlier micro-batches accumulate locally (DDP's no_sync).
+   */
+  reducer: Reducer | undefined;
 
   constructor(
     readonly optimizer: Optimizer<{ lr: number }>,
@@ -99,9 +106,12 @@ export class Stepper {
 }
 
 /**
- * Back-propagates a loss whose gradients feed the given steppers (they share accumulation and loss scale).
+ * Back-propagates a loss whose gradients feed the given steppers (they share accumulation and loss scale). Only
+ * the reducers of these steppers are armed, so a network the recipe does not train in this backward (SR4IR's
+ * frozen phase) is never waited for.
  */
 export function backward(loss: Tensor, steppers: readonly Stepper[]): void {
+  for (const st of steppers) if (st.windowEnd) st.reducer?.prepare([loss]);
   const s = steppers[0];
   const factor = s === undefined ? 1 : (s.scaler?.scale ?? 1) / s.accumulation;
   if (factor === 1) loss.backward();

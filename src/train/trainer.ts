@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { configHash } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { type Batch, disposeBatch } from "../data/loader/collate.js";
+import { type ProcessGroup, rankSeed } from "../dist/group.js";
 import { autocast } from "../engine/autograd.js";
-import type { Generator } from "../engine/creation.js";
+import { type Generator, getRngStates, manualSeed } from "../engine/creation.js";
 import { scope } from "../engine/scope.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
@@ -50,6 +51,8 @@ export interface RunParts {
   batchesPerEpoch: number;
   /** Whether the evaluation includes the task metric (SR-FT without a trained task net reports quality only). */
   evaluateTask: boolean;
+  /** Distributed training (world > 1): this process's group. */
+  group?: ProcessGroup;
 }
 
 export interface TrainOptions {
@@ -98,6 +101,10 @@ export function evaluateRun(p: RunParts, onProgress?: (images: number) => void):
     scale: p.cfg.scale,
     onProgress,
     nets: [p.task.net, p.sr],
+    distributed: p.group && {
+      gather: (st) => p.group!.allgatherJson(st),
+      evaluator: () => p.task.evaluator(),
+    },
   });
 }
 
@@ -114,6 +121,7 @@ function recipeContext(p: RunParts, iteration: number, epoch: number): RecipeCon
     iteration,
     epoch,
     itersPerEpoch: Math.floor(p.batchesPerEpoch / p.cfg.train.gradAccum),
+    shard: p.group && { rank: p.group.rank, world: p.group.world },
     autocast: <T>(fn: () => T): T =>
       amp === "off" ? fn() : autocast(deviceType, amp === "bf16" ? "bfloat16" : "float16", fn),
   };
@@ -129,12 +137,16 @@ export function formatEval(r: EvalResult): string {
 export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const cfg = p.cfg;
-  const log = o.log ?? ((l: string) => console.log(l));
+  const g = p.group;
+  // Rank 0 alone writes the run folder and prints; the other ranks compute and take part in every collective.
+  const writer = g === undefined || g.rank === 0;
+  const log = writer ? (o.log ?? ((l: string) => console.log(l))) : () => {};
   const ckptDir = join(o.runDir, "checkpoints");
   const jsonl = join(o.runDir, "metrics.jsonl");
-  mkdirSync(ckptDir, { recursive: true });
+  if (writer) mkdirSync(ckptDir, { recursive: true });
   const parts = checkpointParts(p);
   const accum = cfg.train.gradAccum;
+  const world = g?.world ?? 1;
   const itersPerEpoch = Math.floor(p.batchesPerEpoch / accum);
   if (itersPerEpoch < 1) {
     throw new TasksrError(
@@ -146,7 +158,7 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
   const hash = configHash(cfg);
   let state: LoopState = { epoch: 0, iteration: 0, batchInEpoch: 0, configHash: hash, extra: {} };
   if (o.resumeFrom) {
-    state = loadCheckpoint(o.resumeFrom, parts);
+    state = loadCheckpoint(o.resumeFrom, parts, g?.rank ?? 0);
     if (state.configHash !== hash) {
       throw new TasksrError(
         "E_CONFIG",
@@ -155,19 +167,40 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
     }
     const scale = state.extra.lossScale as ReturnType<LossScaler["state"]> | undefined;
     if (p.scaler && scale) p.scaler.loadState(scale);
-    rewindJsonl(jsonl, state.iteration, state.epoch);
+    if (writer) rewindJsonl(jsonl, state.iteration, state.epoch);
+    const written = state.world ?? 1;
+    if (g !== undefined && g.rank >= written) {
+      // A checkpoint of fewer processes holds no random stream for this rank: one seeded by rank and position.
+      manualSeed(rankSeed(cfg.train.seed, g.rank, state.iteration));
+    }
+    if (written !== world) state = regroup(state, written, world, cfg.train.batchSize, accum, itersPerEpoch, log);
     log(
       `resumed from ${o.resumeFrom} at epoch ${state.epoch + 1}, iteration ${state.iteration}, batch ${state.batchInEpoch}`,
     );
   }
+  // DDP's start: every rank continues from rank 0's parameters and buffers.
+  if (g) g.broadcast(netTensors(p, true));
+  state.world = world;
   const progress = new TrainProgress(
-    { totalIters, totalEpochs: cfg.train.epochs, logEvery: cfg.train.logEvery, jsonl, write: o.log },
+    {
+      totalIters,
+      totalEpochs: cfg.train.epochs,
+      logEvery: cfg.train.logEvery,
+      jsonl: writer ? jsonl : undefined,
+      write: writer ? o.log : () => {},
+      tty: writer ? undefined : false,
+    },
     state.iteration,
   );
   if (o.resumeFrom) progress.record("resume", { iter: state.iteration });
   const save = (name: string) => {
     if (p.scaler) state.extra.lossScale = p.scaler.state();
-    saveCheckpoint(join(ckptDir, name), parts, state);
+    const rankRng = g ? gatherRankRng(g) : [];
+    try {
+      if (writer) saveCheckpoint(join(ckptDir, name), parts, state, rankRng);
+    } finally {
+      for (const t of rankRng.flat()) t.dispose();
+    }
   };
   const evals: TrainResult["evals"] = [];
   const evaluate = async (epoch: number) => {
@@ -197,7 +230,13 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
       try {
         lr = await p.degrade(batch.hr);
         const l = lr;
+        // DDP broadcasts buffers (BatchNorm running statistics) from rank 0 before every forward.
+        if (g) g.broadcast(netTensors(p, false));
         values = scope(() => p.recipe.step(recipeContext(p, state.iteration, epoch), batch, l));
+        if (g) values = g.mean(values);
+      } catch (err) {
+        // A peer that died during the step surfaces as an error of the gradient reduction inside backward.
+        throw g && !(err instanceof TasksrError) ? g.collectiveError("training step", err) : err;
       } finally {
         lr?.dispose();
         disposeBatch(batch);
@@ -221,9 +260,15 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
         window = {};
         if (p.srStep) logged.lr_sr = p.srStep.lr;
         if (p.taskStep) logged.lr_task = p.taskStep.lr;
-        progress.step(epoch + 1, state.iteration, logged, (batch.hr.shape[0] ?? 0) * accum);
-        if (o.signal?.aborted || (o.stopAfterIters !== undefined && itersThisRun >= o.stopAfterIters)) {
-          stopped = o.signal?.aborted ? "aborted" : "limit";
+        progress.step(epoch + 1, state.iteration, logged, (batch.hr.shape[0] ?? 0) * accum * world);
+        // Every rank stops at the same window: a stop request on any rank (Ctrl-C reaches each) stops them all.
+        let [aborted, limit] = [
+          o.signal?.aborted === true,
+          o.stopAfterIters !== undefined && itersThisRun >= o.stopAfterIters,
+        ];
+        if (g) [aborted, limit] = g.anyOf([aborted, limit]) as [boolean, boolean];
+        if (aborted || limit) {
+          stopped = aborted ? "aborted" : "limit";
           state.epoch = epoch;
           save("latest.safetensors");
           progress.event(
@@ -253,6 +298,55 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
     iterations: state.iteration,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** The parameters and buffers (`withParams`) or the buffers alone of the run's networks, in a fixed order. */
+function netTensors(p: RunParts, withParams: boolean): Tensor[] {
+  const out: Tensor[] = [];
+  for (const net of [p.sr, p.task.net]) {
+    if (net === undefined) continue;
+    if (withParams) out.push(...net.parameters());
+    out.push(...net.namedBuffers().map(([, t]) => t));
+  }
+  return out;
+}
+
+/** Every rank's default generator states; rank r >= 1's at [r - 1] (rank 0's are in the checkpoint already). */
+function gatherRankRng(g: ProcessGroup): Tensor[][] {
+  const mine = getRngStates();
+  try {
+    const perState = mine.map((t) => g.allgather(t)); // [state][rank]
+    const out = Array.from({ length: g.world - 1 }, (_, r) => perState.map((ranks) => ranks[r + 1]!));
+    for (const ranks of perState) ranks[0]!.dispose();
+    return out;
+  } finally {
+    for (const t of mine) t.dispose();
+  }
+}
+
+/**
+ * The loop state of a checkpoint written by `written` processes, for `world` processes: an epoch position counts
+ * global batches of written * batchSize samples, and continues at the batch of world * batchSize that holds the
+ * same sample offset (rounded down to a whole accumulation window: at most one window's samples are seen twice).
+ * The iteration is re-counted at the new epoch length, so that schedules in epochs stand where they stood.
+ */
+function regroup(
+  s: LoopState,
+  written: number,
+  world: number,
+  batchSize: number,
+  accum: number,
+  itersPerEpoch: number,
+  log: (l: string) => void,
+): LoopState {
+  const samples = s.batchInEpoch * batchSize * written;
+  const batch = Math.floor(samples / (batchSize * world) / accum) * accum;
+  const iteration = s.epoch * itersPerEpoch + batch / accum;
+  log(
+    `the checkpoint was written by ${written} process(es), this run has ${world}: epoch ${s.epoch + 1} continues ` +
+      `at sample ${batch * batchSize * world} of the epoch (was ${samples}), iteration ${iteration} (was ${s.iteration})`,
+  );
+  return { ...s, batchInEpoch: batch, iteration, world };
 }
 
 /** An EvalResult as flat JSON fields (task metrics, psnr_<protocol>, ssim). */

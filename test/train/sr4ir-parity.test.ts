@@ -75,6 +75,7 @@ function context(o: Pick<RecipeContext, "sr" | "task" | "srStep" | "taskStep">):
     iteration: 0,
     epoch: 0,
     itersPerEpoch: 1,
+    shard: undefined,
     autocast: (fn) => fn(),
   };
 }

@@ -1,9 +1,13 @@
 /**
- * `tasksr train --config <yaml> [--set k=v]... [--resume auto|<ckpt>] [--device cpu|cuda] [--out runs/]`
+ * `tasksr train --config <yaml> [--set k=v]... [--resume auto|<ckpt>] [--device cpu|cuda] [--out runs/]
+ *  [--nproc-per-node N] [--dist-timeout s]`
  * Ctrl-C stops at the next step with a checkpoint; a second Ctrl-C exits at once. A second `train` of a run that is
  * being trained is refused (the run folder's lock); `--resume auto` on a finished run only prints its results.
+ * `--nproc-per-node N` starts N workers of this same command here (torchrun's standalone mode); a process started
+ * with the torchrun environment (WORLD_SIZE, RANK, MASTER_ADDR, ...) is one worker of a distributed job.
  */
 import type { Command } from "commander";
+import { TasksrError } from "../../errors.js";
 import { STOP_TRAINING, withInterrupt } from "../interrupt.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -17,35 +21,75 @@ export function registerTrain(program: Command): void {
     .option("--resume <auto|ckpt>", "continue: auto = <out>/<name>/checkpoints/latest.safetensors if present")
     .option("--device <device>", "cpu, cuda, cuda:N or auto (overrides the config)")
     .option("--out <dir>", "folder of run folders", "runs")
-    .action(async (o: { config: string; set: string[]; resume?: string; device?: string; out: string }) => {
-      const { loadRunConfig } = await import("../../config/load.js");
-      const { trainRun } = await import("../../train/run.js");
-      const { formatEval } = await import("../../train/trainer.js");
-      const { formatMetrics } = await import("../../train/logging.js");
-      const { dirname, resolve } = await import("node:path");
-      const cfg = loadRunConfig(o.config, o.set);
-      const r = await withInterrupt(
-        (signal) =>
-          trainRun(cfg, {
-            out: o.out,
-            resume: o.resume,
-            baseDir: dirname(resolve(o.config)),
-            device: o.device,
-            signal,
-          }),
-        STOP_TRAINING,
-      );
-      if (r.finishedBefore && r.results) {
-        console.log(
-          `finished before: ${cfg.name} in ${r.seconds.toFixed(0)} s; final ${formatMetrics(r.results.final)}`,
+    .option("--nproc-per-node <n>", "start n data-parallel worker processes on this machine (docs/distributed.md)")
+    .option("--dist-timeout <seconds>", "distributed: a collective that waits longer ends the job", "300")
+    .action(async (o: TrainArgs) => {
+      const timeoutS = Number(o.distTimeout);
+      if (!(timeoutS > 0)) {
+        throw new TasksrError(
+          "E_CLI_ARG",
+          `--dist-timeout must be a positive number of seconds, got "${o.distTimeout}"`,
         );
-        console.log(`run folder: ${r.runDir}`);
-      } else if (r.stopped === "completed" && r.final) {
-        console.log(`done: ${cfg.name} in ${r.seconds.toFixed(0)} s; final ${formatEval(r.final)}`);
-        console.log(`run folder: ${r.runDir}`);
-      } else {
-        console.log(`stopped: resume with  tasksr train --config ${o.config} --resume auto`);
-        process.exitCode = 130;
+      }
+      if (o.nprocPerNode !== undefined) {
+        const { launchTrainWorkers } = await import("../../dist/agent.js");
+        process.exitCode = await launchTrainWorkers(o.nprocPerNode);
+        return;
+      }
+      const { distEnvFrom } = await import("../../dist/env.js");
+      const env = distEnvFrom();
+      const { ProcessGroup } = await import("../../dist/group.js");
+      const group = env && env.world > 1 ? ProcessGroup.init(env, { timeoutS }) : undefined;
+      try {
+        await train(o, group);
+      } finally {
+        group?.shutdown();
       }
     });
+}
+
+interface TrainArgs {
+  config: string;
+  set: string[];
+  resume?: string;
+  device?: string;
+  out: string;
+  nprocPerNode?: string;
+  distTimeout: string;
+}
+
+async function train(o: TrainArgs, group: import("../../dist/group.js").ProcessGroup | undefined): Promise<void> {
+  const { loadRunConfig } = await import("../../config/load.js");
+  const { trainRun } = await import("../../train/run.js");
+  const { formatEval } = await import("../../train/trainer.js");
+  const { formatMetrics } = await import("../../train/logging.js");
+  const { dirname, resolve } = await import("node:path");
+  const cfg = loadRunConfig(o.config, o.set);
+  const r = await withInterrupt(
+    (signal) =>
+      trainRun(cfg, {
+        out: o.out,
+        resume: o.resume,
+        baseDir: dirname(resolve(o.config)),
+        device: o.device,
+        signal,
+        group,
+      }),
+    group !== undefined && group.rank !== 0 ? undefined : STOP_TRAINING,
+  );
+  // Rank 0 reports; the other ranks' outcome is their exit status.
+  if (group !== undefined && group.rank !== 0) {
+    if (r.stopped !== "completed") process.exitCode = 130;
+    return;
+  }
+  if (r.finishedBefore && r.results) {
+    console.log(`finished before: ${cfg.name} in ${r.seconds.toFixed(0)} s; final ${formatMetrics(r.results.final)}`);
+    console.log(`run folder: ${r.runDir}`);
+  } else if (r.stopped === "completed" && r.final) {
+    console.log(`done: ${cfg.name} in ${r.seconds.toFixed(0)} s; final ${formatEval(r.final)}`);
+    console.log(`run folder: ${r.runDir}`);
+  } else {
+    console.log(`stopped: resume with  tasksr train --config ${o.config} --resume auto`);
+    process.exitCode = 130;
+  }
 }

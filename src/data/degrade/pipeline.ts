@@ -15,6 +15,7 @@ import { z } from "zod";
 import { Generator, keep, scope, type Tensor } from "../../engine/index.js";
 import { TasksrError } from "../../errors.js";
 import type { Image } from "../io/image.js";
+import type { Shard } from "../loader/sampler.js";
 import { parseOptions } from "../options.js";
 import { gaussianBlur } from "./blur.js";
 import { imagesToTensor, tensorToImages } from "./image_tensor.js";
@@ -53,8 +54,12 @@ export class Degradation {
   readonly config: DegradeConfig;
   readonly #generator: Generator;
 
-  constructor(options: DegradeOptions, where = "degrade") {
+  /** Distributed training: the batches are this rank's parts of global batches (noise.ts). */
+  readonly shard: Shard | undefined;
+
+  constructor(options: DegradeOptions, where = "degrade", shard?: Shard) {
     this.config = parseOptions(degradeSchema, options, where);
+    this.shard = shard;
     this.#generator = new Generator(this.config.seed);
   }
 
@@ -89,7 +94,7 @@ export class Degradation {
       const blurred = c.blur === undefined ? hr : gaussianBlur(hr, c.blur.sigma, c.blur.size);
       const lr =
         c.method === "torch-bicubic" ? torchBicubicDown(blurred, c.scale) : matlabBicubicDown(blurred, c.scale);
-      return c.noise === undefined ? lr : addGaussianNoise(lr, c.noise.sigma, this.#generator);
+      return c.noise === undefined ? lr : addGaussianNoise(lr, c.noise.sigma, this.#generator, this.shard);
     });
   }
 

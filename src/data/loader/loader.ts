@@ -15,7 +15,15 @@ import { check } from "../../errors.js";
 import { identity, type Transform } from "../transforms/compose.js";
 import { Rng } from "../transforms/rng.js";
 import type { Dataset, Sample, Target } from "../types.js";
-import { aspectRatioGroups, epochOrder, groupedBatches, sequentialBatches } from "./sampler.js";
+import {
+  aspectRatioGroups,
+  epochOrder,
+  groupedBatches,
+  padToWorld,
+  type Shard,
+  sequentialBatches,
+  shardBatches,
+} from "./sampler.js";
 
 export interface DataLoaderOptions<T extends Target, B> {
   batchSize: number;
@@ -36,6 +44,17 @@ export interface DataLoaderOptions<T extends Target, B> {
    * are drawn from one aspect-ratio bin. Sizes come from `dataset.size(i)` when available, else from decoding.
    */
   groupFactor?: number;
+  /**
+   * Distributed training: `batchSize` is per process; the epoch (padded to a multiple of the world size) is planned
+   * in global batches of world * batchSize and this rank loads its contiguous part of each (sampler.ts shardBatches).
+   */
+  shard?: Shard;
+  /**
+   * Distributed evaluation: this rank loads every world-th batch of the one-process plan (batches b with
+   * b % world = rank), so that batch composition, padding and LR noise (seeded per batch) equal one process's and
+   * the merged metrics are exactly the one-process numbers.
+   */
+  strided?: Shard;
 }
 
 export interface EpochOptions {
@@ -61,11 +80,23 @@ export class DataLoader<T extends Target, B> {
     this.#o = options;
   }
 
-  /** Batches per epoch. */
+  get #world(): number {
+    return this.#o.shard?.world ?? 1;
+  }
+
+  /** Batches per epoch (global batches of world * batchSize when sharded; this rank's when strided). */
   get length(): number {
-    const n = this.dataset.length;
-    if (this.#o.groupFactor !== undefined || this.#o.dropLast) return Math.floor(n / this.batchSize);
-    return Math.ceil(n / this.batchSize);
+    const st = this.#o.strided;
+    if (st) return Math.max(0, Math.ceil((this.#oneProcessLength() - st.rank) / st.world));
+    return this.#oneProcessLength();
+  }
+
+  #oneProcessLength(): number {
+    const w = this.#world;
+    const n = Math.ceil(this.dataset.length / w) * w;
+    const global = this.batchSize * w;
+    if (this.#o.groupFactor !== undefined || this.#o.dropLast) return Math.floor(n / global);
+    return Math.ceil(n / global);
   }
 
   /** Aspect-ratio group of every image, computed once. */
@@ -83,14 +114,21 @@ export class DataLoader<T extends Target, B> {
     return this.#groups;
   }
 
-  /** The dataset indices of every batch of `epoch`. */
+  /** The dataset indices of every batch of `epoch` (this rank's part of them when sharded). */
   async plan(epoch: number): Promise<number[][]> {
     check(Number.isInteger(epoch) && epoch >= 0, () => `epoch must be an integer >= 0, got ${epoch}`, "E_CONFIG");
-    const order = epochOrder(this.dataset.length, this.#o.shuffle ?? false, this.#o.seed ?? 0, epoch);
-    if (this.#o.groupFactor !== undefined) {
-      return groupedBatches(order, await this.#groupIds(this.#o.groupFactor), this.batchSize);
-    }
-    return sequentialBatches(order, this.batchSize, this.#o.dropLast ?? false);
+    const shard = this.#o.shard;
+    const w = this.#world;
+    const full = epochOrder(this.dataset.length, this.#o.shuffle ?? false, this.#o.seed ?? 0, epoch);
+    const order = w > 1 ? padToWorld(full, w) : full;
+    const global = this.batchSize * w;
+    const plan =
+      this.#o.groupFactor !== undefined
+        ? groupedBatches(order, await this.#groupIds(this.#o.groupFactor), global)
+        : sequentialBatches(order, global, this.#o.dropLast ?? false);
+    const st = this.#o.strided;
+    if (st) return plan.filter((_, b) => b % st.world === st.rank);
+    return shard && w > 1 ? shardBatches(plan, shard) : plan;
   }
 
   async #load(indices: readonly number[], epoch: number): Promise<Sample<T>[]> {

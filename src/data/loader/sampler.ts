@@ -76,3 +76,35 @@ export function groupedBatches(order: readonly number[], groups: readonly number
   }
   return out;
 }
+
+/** Which share of every global batch this process loads (distributed training). */
+export interface Shard {
+  rank: number;
+  world: number;
+}
+
+/**
+ * The dataset order of a distributed epoch: padded to a multiple of the world size by repeating its start, as
+ * PyTorch's DistributedSampler does, so that every rank gets the same number of samples.
+ */
+export function padToWorld(order: readonly number[], world: number): number[] {
+  const pad = (world - (order.length % world)) % world;
+  return [...order, ...Array.from({ length: pad }, (_, k) => order[k % order.length]!)];
+}
+
+/**
+ * This rank's part of each global batch: rows [rank * b / world, (rank + 1) * b / world) of a batch of b (a multiple
+ * of the world size). With contiguous parts, W processes at batch B see exactly the batches of one process at batch
+ * W * B, row for row, so that random draws made per global batch and sliced per rank match too.
+ */
+export function shardBatches(plan: readonly number[][], shard: Shard): number[][] {
+  return plan.map((b) => {
+    check(
+      b.length % shard.world === 0,
+      () => `a global batch of ${b.length} does not split over ${shard.world} ranks`,
+      "E_CONFIG",
+    );
+    const n = b.length / shard.world;
+    return b.slice(shard.rank * n, (shard.rank + 1) * n);
+  });
+}

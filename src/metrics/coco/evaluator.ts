@@ -5,14 +5,15 @@
  *
  * As an accumulator: `update(results)` / `updateImage(imageId, predictions)` append detections; `merge(other)`
  * appends another evaluator's detections (same ground truth), so merging then computing equals computing on the
- * concatenated detection list; `compute()` evaluates everything added so far.
+ * concatenated detection list; `compute()` evaluates everything added so far. `state()` holds the detections only:
+ * every process of a distributed evaluation reads the same ground truth.
  *
  * Input pycocotools evaluates leniently (detections of unknown categories, annotations on unlisted images or
  * categories, reused annotation ids) is evaluated as it does and counted in the result's `lenient`, or refused with
  * `{strict: true}` (lenient.ts).
  */
 import { TasksrError } from "../../errors.js";
-import type { Accumulator } from "../accumulator.js";
+import { type Accumulator, badState, numberField, numbersField, stateFields, stateNumbers } from "../accumulator.js";
 import { accumulateCategory, type CategoryEvaluation, type PrecisionRecall } from "./accumulate.js";
 import { DetectionStore, type ImagePredictions } from "./detections.js";
 import { type CocoGroundTruth, type CocoGroundTruthIndex, indexCocoGroundTruth } from "./ground-truth.js";
@@ -167,8 +168,62 @@ export class CocoEvaluator implements Accumulator<CocoEvalResult> {
     this.dets.append(other.dets);
   }
 
+  /**
+   * `{settings: {images, categories, annotations}, unknownCategory, image, category, score, box}`: the sizes of the
+   * ground truth (a cheap check that both sides read the same one), the count of detections of unknown categories,
+   * and the detections column-wise in arrival order (image and category ids, scores, xywh boxes 4 per detection).
+   * Arrival order breaks score ties within an image, so it is kept: merging a state appends its detections after
+   * this evaluator's, as `merge` does.
+   */
+  state(): unknown {
+    const d = this.dets;
+    const n = d.count;
+    return {
+      settings: this.settings(),
+      unknownCategory: d.unknownCategory,
+      image: Array.from(d.image.subarray(0, n), (i) => this.gt.imageIds[i]!),
+      category: Array.from(d.category.subarray(0, n), (k) => this.gt.categoryIds[k]!),
+      score: stateNumbers(d.score.subarray(0, n)),
+      box: stateNumbers(d.box.subarray(0, 4 * n)),
+    };
+  }
+
+  mergeState(s: unknown): void {
+    const where = "CocoEvaluator.mergeState";
+    const r = stateFields(s, where, this.settings());
+    const unknownCategory = numberField(r, "unknownCategory", where, "count");
+    const imageIds = numbersField(r, "image", where, { kind: "finite" });
+    const n = imageIds.length;
+    const categoryIds = numbersField(r, "category", where, { length: n, kind: "finite" });
+    // Scores and boxes were checked when the other side added them; here they only need to be numbers.
+    const score = numbersField(r, "score", where, { length: n });
+    const box = numbersField(r, "box", where, { length: 4 * n });
+    const add = new DetectionStore();
+    add.image = Int32Array.from(imageIds, (id, i) => this.indexOf(this.gt.imageIndex, id, `image[${i}]`, "an image"));
+    add.category = Int32Array.from(categoryIds, (id, i) =>
+      this.indexOf(this.gt.categoryIndex, id, `category[${i}]`, "a category"),
+    );
+    add.score = Float64Array.from(score);
+    add.box = Float64Array.from(box);
+    add.count = n;
+    add.unknownCategory = unknownCategory;
+    this.dets.append(add);
+  }
+
   reset(): void {
     this.dets.clear();
+  }
+
+  private settings(): { images: number; categories: number; annotations: number } {
+    const gt = this.gt;
+    return { images: gt.imageIds.length, categories: gt.categoryIds.length, annotations: gt.annId.length };
+  }
+
+  /** The index of ground-truth image or category `id` (`field` of a state). */
+  private indexOf(index: ReadonlyMap<number, number>, id: number, field: string, what: string): number {
+    const i = index.get(id);
+    if (i === undefined) throw badState("CocoEvaluator.mergeState", `${field}: ${what} id of ${this.gt.where}`, id);
+    return i;
   }
 }
 

@@ -1,5 +1,6 @@
 /** Normalisation layers (torch.nn / torchvision.ops layouts). */
-import { ones, zeros } from "../../engine/creation.js";
+import { noGrad } from "../../engine/autograd.js";
+import { cat, full, ones, zeros } from "../../engine/creation.js";
 import * as F from "../../engine/functional.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { Module } from "../module.js";
@@ -10,8 +11,17 @@ export interface BatchNormOptions {
   affine?: boolean;
 }
 
-/** BatchNorm over channels of [N, C, H, W]; buffers running_mean, running_var, num_batches_tracked. */
+/** What SyncBatchNorm needs of a process group: a sum over ranks whose backward sums gradients over ranks. */
+export interface RankSum {
+  allreduceSumGrad(t: Tensor): Tensor;
+}
+
+/**
+ * BatchNorm over channels of [N, C, H, W]; buffers running_mean, running_var, num_batches_tracked. With `sync` set
+ * (syncBatchNorm), training batches are normalised with the statistics of all ranks' batches together.
+ */
 export class BatchNorm2d extends Module {
+  sync: RankSum | undefined;
   readonly weight: Tensor | undefined;
   readonly bias: Tensor | undefined;
   readonly runningMean: Tensor;
@@ -37,6 +47,7 @@ export class BatchNorm2d extends Module {
 
   forward(x: Tensor): Tensor {
     if (this.training) this.numBatchesTracked.add_(1);
+    if (this.training && this.sync) return this.#syncForward(x, this.sync);
     return F.batchNorm(x, this.runningMean, this.runningVar, {
       weight: this.weight,
       bias: this.bias,
@@ -45,6 +56,42 @@ export class BatchNorm2d extends Module {
       eps: this.eps,
     });
   }
+
+  /**
+   * torch.nn.SyncBatchNorm's statistics: the mean and the biased variance over every rank's N*H*W values. Two
+   * differentiable sums over ranks (of the values with the count, then of the squared deviations from the global
+   * mean) rather than one of x and x^2, which would cancel catastrophically for channels with a large mean; the
+   * backward of each sum reaches every rank's input, as one process's batch norm over the union of the batches.
+   */
+  #syncForward(x: Tensor, sync: RankSum): Tensor {
+    const c = this.numFeatures;
+    const [n, , h, w] = x.shape as [number, number, number, number];
+    const first = sync.allreduceSumGrad(cat([x.sum([0, 2, 3]), full([1], n * h * w, { dtype: x.dtype })])); // [C + 1]
+    const total = first.narrow(0, c, 1).item() as number;
+    const mean = first.narrow(0, 0, c).div(total); // [C]
+    const d = x.sub(mean.view(1, c, 1, 1)); // [N, C, H, W]
+    const squares = sync.allreduceSumGrad(d.mul(d).sum([0, 2, 3])); // [C]
+    noGrad(() => {
+      this.runningMean.mul_(1 - this.momentum).add_(mean.detach().mul(this.momentum));
+      // Running variance is unbiased, as in torch.
+      this.runningVar.mul_(1 - this.momentum).add_(squares.detach().mul(this.momentum / Math.max(1, total - 1)));
+    });
+    const y = d.mul(squares.div(total).add(this.eps).rsqrt().view(1, c, 1, 1));
+    if (this.weight === undefined || this.bias === undefined) return y;
+    return y.mul(this.weight.view(1, c, 1, 1)).add(this.bias.view(1, c, 1, 1));
+  }
+}
+
+/** Turns every BatchNorm2d of `net` into a synchronised one over `group` (torch's convert_sync_batchnorm). */
+export function convertSyncBatchNorm(net: Module<never[], unknown>, group: RankSum): number {
+  let n = 0;
+  for (const [, m] of net.namedModules()) {
+    if (m instanceof BatchNorm2d) {
+      m.sync = group;
+      n++;
+    }
+  }
+  return n;
 }
 
 /**

@@ -35,6 +35,8 @@ export function classificationAdapter(
           const r = acc.compute();
           return Object.fromEntries(Object.entries(r.top).map(([k, v]) => [`top${k}`, 100 * v]));
         },
+        state: () => acc.state(),
+        mergeState: (st) => acc.mergeState(st),
       };
     },
   };

@@ -8,6 +8,16 @@ import { cropBack } from "../../data/loader/collate.js";
 import { noGrad } from "../../engine/autograd.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
+import {
+  badState,
+  numberField,
+  numbersField,
+  stateArray,
+  stateFields,
+  stateNumber,
+  stateNumbers,
+  stateRecord,
+} from "../../metrics/accumulator.js";
 import { CocoEvaluator } from "../../metrics/coco/evaluator.js";
 import { STAT_KEYS } from "../../metrics/coco/summarize.js";
 import type { DetectionTarget, Detector } from "../../models/detection/types.js";
@@ -92,6 +102,73 @@ export function detectionAdapter(net: Detector, o: { numClasses: number }): Task
           const stats = ev.compute().stats;
           // -1 marks an undefined value (no ground truth in that area range), as pycocotools.
           return Object.fromEntries(STAT_KEYS.map((k) => [k, stats[k] < 0 ? -1 : 100 * stats[k]]));
+        },
+        // The CocoEvaluator is only built in compute(), from the ground truth these batches brought, so the state is
+        // what was collected: `{settings: {numClasses}, images: [{width, height, boxes, scores, labels}],
+        // annotations: [{image, category, bbox, area}]}`, images in order (image i has id i + 1 and its detector
+        // output beside it), annotations in order with their image's id. Ids are positions, so merging renumbers
+        // them after this evaluator's: the result is that of one evaluator fed these batches, then the state's.
+        state: () => ({
+          settings: { numClasses: o.numClasses },
+          images: images.map((im, i) => ({
+            width: im.width,
+            height: im.height,
+            boxes: stateNumbers(predictions[i]!.boxes),
+            scores: stateNumbers(predictions[i]!.scores),
+            labels: Array.from(predictions[i]!.labels, Number),
+          })),
+          annotations: annotations.map((a) => ({
+            image: a.image_id,
+            category: a.category_id,
+            bbox: stateNumbers(a.bbox),
+            area: stateNumber(a.area),
+          })),
+        }),
+        mergeState(st) {
+          const where = "detection evaluator mergeState";
+          const r = stateFields(st, where, { numClasses: o.numClasses });
+          const first = images.length + 1;
+          const added = stateArray(r.images, where, "images: an array").map((v, i) => {
+            const m = stateRecord(v, where, `images[${i}]: {width, height, boxes, scores, labels}`);
+            const at = `${where}: images[${i}]`;
+            const scores = numbersField(m, "scores", at);
+            const n = scores.length;
+            return {
+              image: {
+                id: first + i,
+                width: numberField(m, "width", at, "count"),
+                height: numberField(m, "height", at, "count"),
+              },
+              // The detector's float32 values, exact in JSON, so the boxes convert as they did on the other side.
+              prediction: {
+                imageId: first + i,
+                boxes: Float32Array.from(numbersField(m, "boxes", at, { length: 4 * n })),
+                scores: Float32Array.from(scores),
+                labels: BigInt64Array.from(numbersField(m, "labels", at, { length: n, kind: "integer" }), BigInt),
+              },
+            };
+          });
+          const addedAnnotations = stateArray(r.annotations, where, "annotations: an array").map((v, j) => {
+            const a = stateRecord(v, where, `annotations[${j}]: {image, category, bbox, area}`);
+            const at = `${where}: annotations[${j}]`;
+            const image = numberField(a, "image", at, "count");
+            if (image < 1 || image > added.length) {
+              throw badState(at, `image: the id of one of the state's ${added.length} images`, image);
+            }
+            return {
+              id: annotations.length + j + 1,
+              image_id: first - 1 + image,
+              category_id: numberField(a, "category", at, "integer"),
+              bbox: numbersField(a, "bbox", at, { length: 4 }),
+              area: numberField(a, "area", at),
+              iscrowd: 0 as const,
+            };
+          });
+          for (const { image, prediction } of added) {
+            images.push(image);
+            predictions.push(prediction);
+          }
+          for (const a of addedAnnotations) annotations.push(a);
         },
       };
     },

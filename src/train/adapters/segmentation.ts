@@ -61,6 +61,8 @@ export function segmentationAdapter(net: TaskNetwork<SegmenterOutput>, o: Segmen
           const r = cm.compute();
           return { mIoU: 100 * r.miou, pixelAcc: 100 * r.pixelAccuracy };
         },
+        state: () => cm.state(),
+        mergeState: (st) => cm.mergeState(st),
       };
     },
   };

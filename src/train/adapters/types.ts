@@ -24,6 +24,16 @@ export interface TaskEvaluator {
   update(x: Tensor, batch: Batch): void;
   /** All metric values, in percent where the papers use percent. */
   compute(): Record<string, number>;
+  /**
+   * JSON snapshot of what was accumulated, for distributed evaluation: JSON.parse(JSON.stringify(s)) deep-equals it
+   * (see Accumulator.state in metrics/accumulator.ts).
+   */
+  state(): unknown;
+  /**
+   * Adds a `state()` of an evaluator of the same adapter settings, so that rank 0 merging every rank's state computes
+   * the numbers of one process fed all ranks' batches in rank order. E_TENSOR_ARG if `s` does not fit.
+   */
+  mergeState(s: unknown): void;
 }
 
 export interface ParamGroup {

@@ -4,6 +4,7 @@
  */
 
 import type { RunConfig } from "../../config/schema.js";
+import type { Shard } from "../../data/loader/sampler.js";
 import type { Generator } from "../../engine/creation.js";
 import type { Tensor } from "../../engine/tensor.js";
 import type { SrNetwork } from "../../models/types.js";
@@ -24,6 +25,8 @@ export interface RecipeContext {
   /** 0-based epoch. */
   readonly epoch: number;
   readonly itersPerEpoch: number;
+  /** Distributed training: the batch is this rank's part of a global batch (random draws are made per global batch). */
+  readonly shard: Shard | undefined;
   /** Runs fn under the configured autocast (identity when AMP is off). */
   autocast<T>(fn: () => T): T;
 }
