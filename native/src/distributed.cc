@@ -32,6 +32,13 @@ struct Group {
   int world;
 };
 
+// A collective started and not yet waited for (and the tensors it reads and writes).
+struct Pending {
+  c10::intrusive_ptr<c10d::Work> work;
+  std::chrono::milliseconds timeout;
+  std::vector<at::Tensor> tensors;
+};
+
 // Handles are N-API externals; a finalizer frees what JavaScript forgot to shut down.
 template <typename X>
 X& external(const Napi::CallbackInfo& info, size_t i, const char* what) {
@@ -154,6 +161,32 @@ void registerDistributed(Registry& r) {
     }
     at::NoGradGuard noGrad;
     wait(g.pg->allreduce(ts, o), g);
+    return info.Env().Undefined();
+  });
+  // distAllreduceStart(g, ts, op): the all-reduce runs on Gloo's threads while JavaScript goes on; distWait
+  // finishes it. The tensors must stay alive and unchanged until then.
+  r.def("distAllreduceStart", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    auto& g = external<Group>(info, 0, "process group");
+    auto ts = TL(info, 1);
+    c10d::AllreduceOptions o;
+    o.reduceOp = reduceOp(S(info, 2));
+    for (auto& t : ts) {
+      if (!t.is_contiguous()) throw ArgError("all-reduce needs contiguous tensors");
+    }
+    at::NoGradGuard noGrad;
+    auto pending = std::make_shared<Pending>();
+    pending->work = g.pg->allreduce(ts, o);
+    pending->timeout = g.timeout;
+    pending->tensors = ts;
+    return makeExternal(info.Env(), pending);
+  });
+  r.def("distWait", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    auto& p = external<Pending>(info, 0, "pending collective");
+    if (p.work) {
+      auto work = std::move(p.work);
+      p.tensors.clear();
+      work->wait(p.timeout);
+    }
     return info.Env().Undefined();
   });
   // Broadcast of many tensors in flat buckets (what DDP uses for parameters and buffers).

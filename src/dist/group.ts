@@ -4,7 +4,7 @@
  * operation and the timeout.
  */
 import { tensor } from "../engine/creation.js";
-import { type GroupHandle, N, type ReducerHandle } from "../engine/native.js";
+import { type GroupHandle, N, type PendingHandle, type ReducerHandle } from "../engine/native.js";
 import { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import type { DistEnv } from "./env.js";
@@ -166,31 +166,38 @@ export class ProcessGroup {
     return this.allgatherJson(this.rank === root ? value : null)[root] as T;
   }
 
-  /** For each flag, whether it holds on any rank (stop requests), the same answer on every rank. */
-  anyOf(flags: readonly boolean[]): boolean[] {
-    const t = tensor(new Float32Array(flags.map((f) => (f ? 1 : 0))));
-    try {
-      this.allreduce([t], "max");
-      return t.toArray().map((v) => v > 0);
-    } finally {
-      t.dispose();
-    }
-  }
-
   /**
-   * The mean over ranks of each named value (logged losses); every rank must pass the same names. A non-finite
-   * value on one rank makes the mean non-finite on all, so that all stop together.
+   * Starts one all-reduce of the mean over ranks of each named value (every rank passes the same names) and, for
+   * each flag, whether it holds on any rank; `wait()` returns them. It runs on Gloo's threads meanwhile, so its
+   * round trip overlaps the next step. A non-finite value on one rank makes the mean non-finite on all.
    */
-  mean(values: Readonly<Record<string, number>>): Record<string, number> {
+  meanAndAny(
+    values: Readonly<Record<string, number>>,
+    flags: readonly boolean[],
+  ): { wait(): { values: Record<string, number>; flags: boolean[] } } {
     const keys = Object.keys(values).sort();
-    const t = tensor(new Float64Array(keys.map((k) => values[k]!)));
+    const t = tensor(new Float64Array([...keys.map((k) => values[k]!), ...flags.map((f) => (f ? 1 : 0))]));
+    let pending: PendingHandle;
     try {
-      this.allreduce([t], "sum");
-      const sums = t.toArray();
-      return Object.fromEntries(keys.map((k, i) => [k, sums[i]! / this.world]));
-    } finally {
+      pending = this.#run("all-reduce (sum)", (h) => N.distAllreduceStart(h, [t.handle], "sum"));
+    } catch (err) {
       t.dispose();
+      throw err;
     }
+    return {
+      wait: () => {
+        try {
+          this.#run("all-reduce (sum)", () => N.distWait(pending));
+          const sums = t.toArray();
+          return {
+            values: Object.fromEntries(keys.map((k, i) => [k, sums[i]! / this.world])),
+            flags: flags.map((_, i) => sums[keys.length + i]! > 0),
+          };
+        } finally {
+          t.dispose();
+        }
+      },
+    };
   }
 
   /**

@@ -17,6 +17,9 @@ export type GenHandle = { readonly [genBrand]: true };
 declare const groupBrand: unique symbol;
 /** A c10d process group (store + Gloo group). */
 export type GroupHandle = { readonly [groupBrand]: true };
+declare const pendingBrand: unique symbol;
+/** A collective started and not yet waited for. */
+export type PendingHandle = { readonly [pendingBrand]: true };
 declare const reducerBrand: unique symbol;
 /** A c10d::Reducer over one network's trained parameters. */
 export type ReducerHandle = { readonly [reducerBrand]: true };
@@ -340,6 +343,8 @@ export interface NativeApi {
   ): GroupHandle;
   distShutdown(g: GroupHandle): void;
   distAllreduce(g: GroupHandle, ts: H[], op: "sum" | "max" | "min"): void;
+  distAllreduceStart(g: GroupHandle, ts: H[], op: "sum" | "max" | "min"): PendingHandle;
+  distWait(p: PendingHandle): void;
   distBroadcast(g: GroupHandle, ts: H[], root: number): void;
   distAllgather(g: GroupHandle, t: H): H[];
   distBarrier(g: GroupHandle): void;

@@ -213,6 +213,30 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
   const steppers = [p.srStep, p.taskStep].filter((s): s is Stepper => s !== undefined);
   // Loss values summed over the micro-batches of the current accumulation window (logged as their mean).
   let window: Record<string, number> = {};
+  // The last iteration's losses and stop flag, being all-reduced while the next step runs (distributed only).
+  let pending: { rec: IterRecord; sync: ReturnType<ProcessGroup["meanAndAny"]> } | undefined;
+  /** Logs a finished iteration; a non-finite loss (on any rank: the values are means over ranks) ends the run. */
+  const report = (rec: IterRecord) => {
+    const bad = Object.entries(rec.values).filter(([, v]) => !Number.isFinite(v));
+    if (bad.length) {
+      throw new TasksrError(
+        "E_NON_FINITE",
+        `non-finite loss at epoch ${rec.epoch}, iteration ${rec.iter - 1}: ${JSON.stringify(rec.values)}; the last good checkpoint in ${ckptDir} is kept`,
+      );
+    }
+    progress.step(rec.epoch, rec.iter, { ...rec.values, ...rec.lrs }, rec.images);
+  };
+  /** Completes and logs the pending iteration; whether any rank asked to stop. */
+  const flush = (): boolean => {
+    if (pending === undefined) return false;
+    const { rec, sync } = pending;
+    pending = undefined;
+    const r = sync.wait();
+    report({ ...rec, values: r.values });
+    return r.flags[0] === true;
+  };
+  // Buffers of the networks that train (BatchNorm statistics); a frozen network's never change.
+  const trainedBuffers = g ? netTensors(p, false, true) : [];
 
   outer: for (let epoch = state.epoch; epoch < cfg.train.epochs; epoch++) {
     const start = state.batchInEpoch;
@@ -231,9 +255,8 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
         lr = await p.degrade(batch.hr);
         const l = lr;
         // DDP broadcasts buffers (BatchNorm running statistics) from rank 0 before every forward.
-        if (g) g.broadcast(netTensors(p, false));
+        if (g && trainedBuffers.length > 0) g.broadcast(trainedBuffers);
         values = scope(() => p.recipe.step(recipeContext(p, state.iteration, epoch), batch, l));
-        if (g) values = g.mean(values);
       } catch (err) {
         // A peer that died during the step surfaces as an error of the gradient reduction inside backward.
         throw g && !(err instanceof TasksrError) ? g.collectiveError("training step", err) : err;
@@ -241,45 +264,57 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
         lr?.dispose();
         disposeBatch(batch);
       }
-      const bad = Object.entries(values).filter(([, v]) => !Number.isFinite(v));
-      if (bad.length) {
-        throw new TasksrError(
-          "E_NON_FINITE",
-          `non-finite loss at epoch ${epoch + 1}, iteration ${state.iteration}: ${JSON.stringify(values)}; the last good checkpoint in ${ckptDir} is kept`,
-        );
-      }
       for (const [k, v] of Object.entries(values)) window[k] = (window[k] ?? 0) + v;
       b++;
       state.batchInEpoch = b;
-      if (windowEnd) {
-        p.scaler?.update();
-        state.iteration++;
-        itersThisRun++;
-        const logged: Record<string, number> = {};
-        for (const [k, v] of Object.entries(window)) logged[k] = v / accum;
-        window = {};
-        if (p.srStep) logged.lr_sr = p.srStep.lr;
-        if (p.taskStep) logged.lr_task = p.taskStep.lr;
-        progress.step(epoch + 1, state.iteration, logged, (batch.hr.shape[0] ?? 0) * accum * world);
-        // Every rank stops at the same window: a stop request on any rank (Ctrl-C reaches each) stops them all.
-        let [aborted, limit] = [
-          o.signal?.aborted === true,
-          o.stopAfterIters !== undefined && itersThisRun >= o.stopAfterIters,
-        ];
-        if (g) [aborted, limit] = g.anyOf([aborted, limit]) as [boolean, boolean];
-        if (aborted || limit) {
-          stopped = aborted ? "aborted" : "limit";
-          state.epoch = epoch;
-          save("latest.safetensors");
-          progress.event(
-            "stop",
-            `stopped at epoch ${epoch + 1}, iteration ${state.iteration}; checkpoint saved to ${ckptDir}/latest.safetensors`,
-            { iter: state.iteration },
-          );
-          break outer;
-        }
+      if (!windowEnd) continue;
+      p.scaler?.update();
+      state.iteration++;
+      itersThisRun++;
+      const rec: IterRecord = { epoch: epoch + 1, iter: state.iteration, values: {}, lrs: {}, images: 0 };
+      for (const [k, v] of Object.entries(window)) rec.values[k] = v / accum;
+      window = {};
+      if (p.srStep) rec.lrs.lr_sr = p.srStep.lr;
+      if (p.taskStep) rec.lrs.lr_task = p.taskStep.lr;
+      rec.images = (batch.hr.shape[0] ?? 0) * accum * world;
+      // The step limit is the same on every rank; a stop request (Ctrl-C reaches each rank at its own time) is
+      // agreed on with the losses of the iteration, one iteration later (sync), so that all stop at the same step.
+      const limit = o.stopAfterIters !== undefined && itersThisRun >= o.stopAfterIters;
+      let aborted: boolean;
+      if (g) {
+        aborted = flush();
+        pending = { rec, sync: g.meanAndAny(rec.values, [o.signal?.aborted === true]) };
+      } else {
+        report(rec);
+        aborted = o.signal?.aborted === true;
+      }
+      if (aborted || limit) {
+        flush();
+        stopped = aborted ? "aborted" : "limit";
+        state.epoch = epoch;
+        save("latest.safetensors");
+        progress.event(
+          "stop",
+          `stopped at epoch ${epoch + 1}, iteration ${state.iteration}; checkpoint saved to ${ckptDir}/latest.safetensors`,
+          { iter: state.iteration },
+        );
+        break outer;
       }
       if (b >= itersPerEpoch * accum) break;
+    }
+    if (flush()) {
+      // A stop requested during the epoch's last step: the epoch-end evaluation runs when the run resumes.
+      stopped = "aborted";
+      state.epoch = epoch;
+      save("latest.safetensors");
+      progress.event(
+        "stop",
+        `stopped at the end of epoch ${epoch + 1}; checkpoint saved to ${ckptDir}/latest.safetensors`,
+        {
+          iter: state.iteration,
+        },
+      );
+      break;
     }
     state.epoch = epoch + 1;
     state.batchInEpoch = 0;
@@ -300,11 +335,26 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
   };
 }
 
-/** The parameters and buffers (`withParams`) or the buffers alone of the run's networks, in a fixed order. */
-function netTensors(p: RunParts, withParams: boolean): Tensor[] {
+/** One optimizer step for the log: the window's mean losses, the learning rates and the images of the step. */
+interface IterRecord {
+  epoch: number;
+  iter: number;
+  values: Record<string, number>;
+  lrs: Record<string, number>;
+  images: number;
+}
+
+/**
+ * The parameters and buffers (`withParams`) or the buffers alone of the run's networks (those that train only, with
+ * `trainedOnly`), in a fixed order.
+ */
+function netTensors(p: RunParts, withParams: boolean, trainedOnly = false): Tensor[] {
   const out: Tensor[] = [];
-  for (const net of [p.sr, p.task.net]) {
-    if (net === undefined) continue;
+  for (const [net, step] of [
+    [p.sr, p.srStep],
+    [p.task.net, p.taskStep],
+  ] as const) {
+    if (net === undefined || (trainedOnly && step === undefined)) continue;
     if (withParams) out.push(...net.parameters());
     out.push(...net.namedBuffers().map(([, t]) => t));
   }

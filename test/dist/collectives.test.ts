@@ -10,7 +10,7 @@ import { setNumThreads } from "../../src/engine/index.js";
 import { noDist, resultOf, runRanks } from "../support/dist.js";
 
 test(
-  "all-reduce, broadcast, all-gather, JSON exchange, anyOf(), mean() and the differentiable sum",
+  "all-reduce, broadcast, all-gather, JSON exchange, meanAndAny() and the differentiable sum",
   { skip: noDist },
   async () => {
     const r = await runRanks("dist_worker.js", ["collectives"], 2);
@@ -29,8 +29,7 @@ test(
         { rank: 1, text: "xxxxxxxxxx" },
       ]);
       assert.deepEqual(o.fromRoot, { resume: "auto", n: 3 });
-      assert.deepEqual(o.anyOf, [true, false]);
-      assert.deepEqual(o.mean, { a: 5, b: 0.5 });
+      assert.deepEqual(o.meanAndAny, { values: { a: 5, b: 0.5 }, flags: [true, false] });
       assert.deepEqual(o.sumGradForward, [6, 4]);
       assert.deepEqual(o.sumGradGrad, [6, 6]);
     }

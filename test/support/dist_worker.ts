@@ -32,8 +32,7 @@ switch (scenario) {
     out.gathered = g.allgather(tensor([r, r * r])).map((t) => t.toArray());
     out.json = g.allgatherJson({ rank: r, text: "x".repeat(5 * (r + 1)) });
     out.fromRoot = g.broadcastJson(r === 0 ? { resume: "auto", n: 3 } : undefined);
-    out.anyOf = g.anyOf([r === 1, false]);
-    out.mean = g.mean({ b: r, a: 10 * r });
+    out.meanAndAny = g.meanAndAny({ b: r, a: 10 * r }, [r === 1, false]).wait();
     // d/dx of (rank+1) * sum_r(2 x_r) is 2 * sum_r(rank+1): the backward sums the incoming gradients over ranks.
     const x = tensor([r + 1, 1], { requiresGrad: true });
     const y = g.allreduceSumGrad(x.mul(2));

@@ -111,5 +111,47 @@ export function registerBench(program: Command): Command {
         console.log(`| ${r.name} | ${r.images} | ${r.seconds.toFixed(2)} | ${r.images_per_s.toFixed(0)} |`);
       }
     });
+  bench
+    .command("ddp")
+    .description(
+      "data-parallel scaling: tasksr train with 1 and 2 processes and PyTorch DDP (gloo) on the same model; efficiency and 2 x B vs 1 x 2B weights",
+    )
+    .option("--batch <n>", "images per process per step", "8")
+    .option("--steps <n>", "timed steps per run", "30")
+    .option("--warmup <n>", "untimed steps per run", "5")
+    .option("--rounds <n>", "alternating rounds (tasksr and PyTorch, 1 and 2 processes each)", "2")
+    .option("--no-torch", "skip the PyTorch side")
+    .option("--json", "print one JSON object")
+    .action(async (o) => {
+      const { runDdpBench } = await import("../../bench/ddp.js");
+      const r = runDdpBench({
+        batch: int("--batch", o.batch, 1),
+        steps: int("--steps", o.steps, 2),
+        warmup: int("--warmup", o.warmup, 1),
+        rounds: int("--rounds", o.rounds, 1),
+        noTorch: o.torch === false,
+        onRound: o.json ? undefined : (m) => console.error(m),
+      });
+      if (o.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      const f = (v: number | null | undefined, d: number) => (v == null ? "-" : v.toFixed(d));
+      console.log(
+        `batch ${r.batch_per_process} per process, ${r.steps} steps, 1 thread per process; PyTorch ${r.torch ?? "not installed"}`,
+      );
+      console.log("| side | 1 process img/s | 2 processes img/s | efficiency |");
+      console.log("|---|---|---|---|");
+      console.log(
+        `| tasksr | ${f(r.ours_images_per_s[1], 1)} | ${f(r.ours_images_per_s[2], 1)} | ${f(r.ours_efficiency, 3)} |`,
+      );
+      console.log(
+        `| PyTorch | ${f(r.torch_images_per_s?.[1], 1)} | ${f(r.torch_images_per_s?.[2], 1)} | ${f(r.torch_efficiency, 3)} |`,
+      );
+      console.log(`efficiency ratio (tasksr / PyTorch): ${f(r.efficiency_ratio, 3)}`);
+      console.log(
+        `2 processes x batch ${r.batch_per_process} vs 1 x ${2 * r.batch_per_process}: relative weight difference ${r.max_rel_weight_diff.toExponential(2)}`,
+      );
+    });
   return bench;
 }
