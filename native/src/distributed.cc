@@ -14,6 +14,8 @@
 #endif
 
 #include <chrono>
+#include <cstdlib>
+#include <sstream>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -133,7 +135,17 @@ void registerDistributed(Registry& r) {
     g->world = world;
     g->store = c10::make_intrusive<c10d::TCPStore>(addr, so);
     auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-    opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(addr));
+    // As torch.distributed: the interfaces named in GLOO_SOCKET_IFNAME (comma-separated), else the address this
+    // machine's hostname resolves to (loopback when it resolves to nothing bindable).
+    const char* ifnames = std::getenv("GLOO_SOCKET_IFNAME");
+    if (ifnames != nullptr && *ifnames != '\0') {
+      std::stringstream ss(ifnames);
+      for (std::string name; std::getline(ss, name, ',');) {
+        if (!name.empty()) opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+      }
+    } else {
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
     // Two Gloo threads: a bucket's all-reduce overlaps the next one's copy, as in PyTorch's default of 2.
     opts->threads = 2;
     g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("tasksr", g->store),

@@ -1,6 +1,6 @@
 /**
- * `tasksr train --nproc-per-node N`: the agent process of a local job. It re-runs its own command line without the
- * option as N workers (launch.ts) and reports the first worker that failed.
+ * `tasksr train|study --nproc-per-node N`: the agent process of a local job. It re-runs its own command line without
+ * the option as N workers (launch.ts) and reports the first worker that failed.
  */
 import { TasksrError } from "../errors.js";
 import { launchLocal } from "./launch.js";
@@ -17,7 +17,7 @@ export function workerArgv(argv: readonly string[]): string[] {
 }
 
 /** Runs the workers; resolves to the exit status of the job. */
-export async function launchTrainWorkers(nproc: string): Promise<number> {
+export async function launchWorkers(nproc: string): Promise<number> {
   const n = Number(nproc);
   if (!Number.isInteger(n) || n < 1) {
     throw new TasksrError("E_CLI_ARG", `--nproc-per-node must be an integer >= 1, got "${nproc}"`);

@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { configHash, RECIPE_NETS } from "../config/load.js";
+import type { ProcessGroup } from "../dist/group.js";
 import { resolveDevice } from "../engine/system.js";
 import { TasksrError } from "../errors.js";
 import { planFromPair } from "../eval/plan.js";
@@ -58,6 +59,8 @@ export interface StudyOptions {
   replaceChanged?: boolean;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Distributed: every setting trains over this group; rank 0 alone writes and evaluates the views. */
+  group?: ProcessGroup;
 }
 
 /**
@@ -119,15 +122,21 @@ async function tdsrView(
 
 export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<StudyResult> {
   const t0 = performance.now();
-  const log = o.log ?? ((l: string) => console.log(l));
+  const group = o.group !== undefined && o.group.world > 1 ? o.group : undefined;
+  const writer = group === undefined || group.rank === 0;
+  const log = writer ? (o.log ?? ((l: string) => console.log(l))) : () => {};
   const dir = childFolder(o.out, study.name, `${o.where}: name`);
   const plan = planStudy(study, { out: o.out, where: o.where });
-  if (o.fresh) removeOwnedFolder(dir, o.out, "study");
-  claimFolder(dir, "study");
+  if (writer) {
+    if (o.fresh) removeOwnedFolder(dir, o.out, "study");
+    claimFolder(dir, "study");
+  }
   const runs: StudyRun[] = [];
   for (const [i, run] of plan.entries()) {
     const tag = `[seed ${run.seed} | ${SETTING_LABELS[run.setting]} ${i + 1}/${plan.length}]`;
-    const done = reusable(run, o.replaceChanged === true);
+    // Rank 0 decides (and may delete a changed run's folder); every rank follows its decision.
+    let done = writer ? reusable(run, o.replaceChanged === true) : undefined;
+    if (group) done = group.broadcastJson(done ?? null) ?? undefined;
     if (done) {
       log(`${tag} reusing the finished run in ${run.dir}`);
       runs.push({ ...run, results: done, trained: false });
@@ -140,6 +149,7 @@ export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<Stu
       baseDir: o.baseDir,
       log: (line) => log(`${tag} ${line}`),
       signal: o.signal,
+      group,
     });
     if (r.results === undefined) {
       return { study, dir, runs, tdsr: [], seconds: (performance.now() - t0) / 1000, stopped: true };
@@ -147,7 +157,7 @@ export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<Stu
     runs.push({ ...run, results: r.results, trained: true });
   }
   const tdsr: StudyResult["tdsr"] = [];
-  if (study.tdsrView && study.settings.includes("hr2task")) {
+  if (writer && study.tdsrView && study.settings.includes("hr2task")) {
     for (const seed of study.seeds) {
       const mine = runs.filter((r) => r.seed === seed);
       const h2t = plan.find((p) => p.seed === seed && p.setting === "hr2task")!;

@@ -39,17 +39,24 @@ export interface EvalOptions {
    */
   nets?: readonly ({ training: boolean; train(on?: boolean): unknown } | undefined)[];
   /**
-   * Distributed evaluation: this rank saw a share of the batches; `gather` returns every rank's accumulator state in
-   * rank order, which are merged in that order into fresh accumulators (`evaluator` makes the task one) so that the
-   * result is that of one process over all the batches.
+   * Distributed evaluation: this rank sees every world-th batch of the one-process plan (batch k here is batch
+   * rank + k * world there); `gather` returns every rank's state. The task metric is kept per batch (`evaluator`
+   * makes one each) and merged in the one-process batch order, so that what depends on the order of images (COCO's
+   * image ids, which break score ties) is as in one process; PSNR and SSIM sums are merged per rank.
    */
-  distributed?: { gather: (state: EvalState) => EvalState[]; evaluator?: () => TaskEvaluator };
+  distributed?: {
+    rank: number;
+    world: number;
+    gather: (state: EvalState) => EvalState[];
+    evaluator: () => TaskEvaluator;
+  };
 }
 
 /** The accumulated data of one rank's share of an evaluation. */
 export interface EvalState {
   images: number;
-  task?: unknown;
+  /** The task metric's state of each batch, by its index in the one-process plan. */
+  task: { batch: number; state: unknown }[];
   psnr: unknown[];
   ssim?: unknown;
 }
@@ -87,7 +94,11 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
   const psnr = (o.psnr ?? []).map((protocol) => new PsnrMeter({ protocol, scale: o.scale }));
   let ssim = o.ssim && o.psnr?.length ? new SsimMeter({ protocol: "basicsr", scale: o.scale }) : undefined;
   let images = 0;
+  const dist = o.distributed;
+  const perBatch: EvalState["task"] = [];
   for await (const batch of o.batches) {
+    // Distributed: a fresh task accumulator per batch, whose state is kept under the batch's one-process index.
+    const evaluator = dist && o.evaluator ? dist.evaluator() : o.evaluator;
     const n = batch.hr.shape[0]!;
     const [h, w] = [batch.hr.shape[2]!, batch.hr.shape[3]!];
     let lr: Tensor | undefined;
@@ -104,7 +115,7 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
       scope(() => {
         const x = cropTo(o.input(l, batch), h, w);
         o.observe?.(l, x, batch);
-        o.evaluator?.update(x, batch);
+        evaluator?.update(x, batch);
         if (psnr.length === 0) return;
         // Detection batches are padded: compare each image at its own size.
         const srs = batch.task === "detection" ? cropBack(x, batch.sizes) : x.unbind(0);
@@ -120,24 +131,20 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
       lr?.dispose();
       disposeBatch(batch);
     }
+    if (dist && evaluator) perBatch.push({ batch: dist.rank + perBatch.length * dist.world, state: evaluator.state() });
     images += n;
     o.onProgress?.(images);
   }
   let evaluator = o.evaluator;
-  if (o.distributed) {
-    const all = o.distributed.gather({
-      images,
-      task: evaluator?.state(),
-      psnr: psnr.map((m) => m.state()),
-      ssim: ssim?.state(),
-    });
-    evaluator = evaluator && o.distributed.evaluator?.();
+  if (dist) {
+    const all = dist.gather({ images, task: perBatch, psnr: psnr.map((m) => m.state()), ssim: ssim?.state() });
+    evaluator = evaluator && dist.evaluator();
+    for (const { state } of all.flatMap((s) => s.task).sort((a, b) => a.batch - b.batch)) evaluator?.mergeState(state);
     images = 0;
     const merged = psnr.map((m) => new PsnrMeter(m.options));
     const mergedSsim = ssim && new SsimMeter(ssim.options);
     for (const s of all) {
       images += s.images;
-      if (s.task !== undefined) evaluator?.mergeState(s.task);
       for (const [i, m] of merged.entries()) m.mergeState(s.psnr[i]);
       if (s.ssim !== undefined) mergedSsim?.mergeState(s.ssim);
     }

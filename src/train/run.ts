@@ -87,7 +87,8 @@ export interface TrainRunOptions {
 /** What rank 0 tells the other ranks before training: where to resume from, or why there is nothing to train. */
 interface StartDecision {
   resumeFrom?: string;
-  finished?: boolean;
+  /** The results of the finished run: nothing to train. */
+  finished?: RunResults;
   error?: string;
 }
 
@@ -151,12 +152,14 @@ async function trainFollower(
   }
   const parts = await buildRun(cfg, { baseDir: o.baseDir, device: o.device, group });
   try {
-    return await runTraining(parts, {
+    const result = await runTraining(parts, {
       runDir: files.dir,
       resumeFrom: d.resumeFrom,
       signal: o.signal,
       stopAfterIters: o.stopAfterIters,
     });
+    const results = group.broadcastJson<RunResults | null>(null) ?? undefined;
+    return { ...result, results };
   } finally {
     parts.dispose();
   }
@@ -181,7 +184,7 @@ async function trainLocked(
     const results = readResults(files.dir);
     if (results.configHash !== hash) throw differentConfig(files.results, results.configHash, hash);
     log(`run ${cfg.name} has finished: nothing to train (results in ${files.results})`);
-    decide({ finished: true });
+    decide({ finished: results });
     const { iterations, seconds } = results;
     return {
       runDir: files.dir,
@@ -227,7 +230,10 @@ async function trainLocked(
       signal: o.signal,
       stopAfterIters: o.stopAfterIters,
     });
-    if (result.stopped !== "completed") return result;
+    if (result.stopped !== "completed") {
+      o.group?.broadcastJson(null);
+      return result;
+    }
     if (parts.sr) saveSafetensors(files.sr, parts.sr.stateDict(), { arch: cfg.sr!.arch, scale: String(cfg.scale) });
     saveSafetensors(files.task, parts.task.net.stateDict(), { arch: cfg.taskNet.arch });
     const results: RunResults = {
@@ -244,6 +250,8 @@ async function trainLocked(
       evals: readEvals(files.metrics),
     };
     writeFileAtomic(files.results, `${JSON.stringify(results, null, 2)}\n`);
+    // The other ranks return the run's results too (a distributed study goes on with them).
+    o.group?.broadcastJson(results);
     return { ...result, results };
   } finally {
     parts.dispose();

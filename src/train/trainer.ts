@@ -102,6 +102,8 @@ export function evaluateRun(p: RunParts, onProgress?: (images: number) => void):
     onProgress,
     nets: [p.task.net, p.sr],
     distributed: p.group && {
+      rank: p.group.rank,
+      world: p.group.world,
       gather: (st) => p.group!.allgatherJson(st),
       evaluator: () => p.task.evaluator(),
     },

@@ -3,7 +3,11 @@
  * same model on the union of the batches in this process) and a dead or hung peer ending in E_DIST within the timeout.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import test from "node:test";
+import { fileURLToPath } from "node:url";
+import { findTorchPython } from "../../src/bench/engine.js";
+import { freePort } from "../../src/dist/launch.js";
 import { noGrad } from "../../src/engine/autograd.js";
 import { manualSeed, randn } from "../../src/engine/creation.js";
 import { setNumThreads } from "../../src/engine/index.js";
@@ -96,3 +100,43 @@ test("a peer that hangs ends the collective with E_DIST after the timeout", { sk
   assert.equal(r.failed?.rank, 0);
   assert.equal(r.workers[1]!.signal, "SIGKILL");
 });
+
+const python = findTorchPython();
+
+test(
+  "under torchrun's agent store (TORCHELASTIC_USE_AGENT_STORE=True) rank 0 joins PyTorch's TCPStore instead of hosting one",
+  { skip: noDist || (python === undefined && "PyTorch (python3-torch) is not installed") },
+  async () => {
+    const here = (f: string) => fileURLToPath(new URL(`../support/${f}`, import.meta.url));
+    // The .py helper stays in the source tree; the worker is the compiled one.
+    const script = here("agent_store.py").replace(/\/dist\/test\//, "/test/");
+    const r = spawnSync(python!, [script, String(await freePort()), "2", here("dist_worker.js"), "collectives"], {
+      encoding: "utf8",
+      env: { ...process.env, TASKSR_THREADS: "1" },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const workers = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { status: number; stdout: string; stderr: string });
+    assert.equal(workers.length, 2);
+    for (const w of workers) {
+      assert.equal(w.status, 0, w.stderr);
+      assert.match(w.stdout, /RESULT \{"sum":\[3,30\]/);
+    }
+  },
+);
+
+test(
+  "GLOO_SOCKET_IFNAME chooses the interface Gloo connects on; an unknown one is an E_DIST at the rendezvous",
+  { skip: noDist },
+  async () => {
+    const ok = await runRanks("dist_worker.js", ["collectives"], 2, { GLOO_SOCKET_IFNAME: "lo" });
+    assert.equal(ok.status, 0, ok.workers.map((w) => w.stderr).join("\n"));
+    assert.deepEqual(resultOf(ok, 1).sum, [3, 30]);
+    const bad = await runRanks("dist_worker.js", ["collectives"], 2, { GLOO_SOCKET_IFNAME: "no-such-if0" });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.workers[bad.failed!.rank]!.stderr, /rendezvous at 127\.0\.0\.1:\d+ failed.*E_DIST/s);
+    assert.match(bad.workers[bad.failed!.rank]!.stderr, /no-such-if0/);
+  },
+);

@@ -1,34 +1,39 @@
 /**
- * `tasksr study <study.yaml> [--set k=v]... [--out runs/] [--device d] [--fresh]`: trains every setting of a study
- * over its seeds (reusing finished runs, resuming interrupted ones), evaluates both views and writes
- * `<out>/<name>/report.{md,json}`. Ctrl-C stops at the next step with a checkpoint; running it again continues.
+ * `tasksr study <study.yaml> [--set k=v]... [--out runs/] [--device d] [--fresh] [--nproc-per-node N]`: trains every
+ * setting of a study over its seeds (reusing finished runs, resuming interrupted ones; each with N data-parallel
+ * processes when asked), evaluates both views and writes `<out>/<name>/report.{md,json}`. Ctrl-C stops at the next
+ * step with a checkpoint; running it again continues.
  */
 import type { Command } from "commander";
 import type { StudyOptions } from "../../study/run.js";
 import type { StudyConfig } from "../../study/schema.js";
+import { asDistributed, type DistArgs, distOptions } from "../distributed.js";
 import { STOP_TRAINING, withInterrupt } from "../interrupt.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function registerStudy(program: Command): void {
-  program
-    .command("study")
-    .description("train and compare the settings of a study (H→T … SR4IR) over seeds; writes report.md/json")
-    .argument("<study>", "study YAML (see configs/studies/)")
-    .option("--set <key=value>", "override a study value (repeatable; value parsed as YAML)", collect, [])
-    .option("--out <dir>", "folder of study folders", "runs")
-    .option("--device <device>", "cpu, cuda, cuda:N or auto")
-    .option("--fresh", "delete this study's earlier runs first")
-    .action(async (file: string, o: { set: string[]; out: string; device?: string; fresh?: boolean }) => {
+  distOptions(
+    program
+      .command("study")
+      .description("train and compare the settings of a study (H→T … SR4IR) over seeds; writes report.md/json")
+      .argument("<study>", "study YAML (see configs/studies/)")
+      .option("--set <key=value>", "override a study value (repeatable; value parsed as YAML)", collect, [])
+      .option("--out <dir>", "folder of study folders", "runs")
+      .option("--device <device>", "cpu, cuda, cuda:N or auto")
+      .option("--fresh", "delete this study's earlier runs first"),
+  ).action(async (file: string, o: DistArgs & { set: string[]; out: string; device?: string; fresh?: boolean }) =>
+    asDistributed(o, async (group) => {
       const { dirname, resolve } = await import("node:path");
       const { loadStudy } = await import("../../study/load.js");
       const study = loadStudy(file, o.set);
       await runStudyToReport(
         study,
-        { out: o.out, where: file, device: o.device, baseDir: dirname(resolve(file)), fresh: o.fresh },
+        { out: o.out, where: file, device: o.device, baseDir: dirname(resolve(file)), fresh: o.fresh, group },
         { command: `tasksr ${process.argv.slice(2).join(" ")}` },
       );
-    });
+    }),
+  );
 }
 
 /**
@@ -42,7 +47,13 @@ export async function runStudyToReport(
 ): Promise<boolean> {
   const { runStudy } = await import("../../study/run.js");
   const { writeStudyReport } = await import("../../study/write.js");
-  const r = await withInterrupt((signal) => runStudy(study, { ...run, signal }), STOP_TRAINING);
+  const follower = run.group !== undefined && run.group.rank !== 0;
+  const r = await withInterrupt((signal) => runStudy(study, { ...run, signal }), follower ? undefined : STOP_TRAINING);
+  // Rank 0 reports; the other ranks of a distributed study only train.
+  if (follower) {
+    if (r.stopped) process.exitCode = 130;
+    return !r.stopped;
+  }
   if (r.stopped) {
     console.log("stopped: run the same command again to continue");
     process.exitCode = 130;

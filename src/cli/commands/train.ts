@@ -7,55 +7,30 @@
  * with the torchrun environment (WORLD_SIZE, RANK, MASTER_ADDR, ...) is one worker of a distributed job.
  */
 import type { Command } from "commander";
-import { TasksrError } from "../../errors.js";
+import { asDistributed, type DistArgs, distOptions } from "../distributed.js";
 import { STOP_TRAINING, withInterrupt } from "../interrupt.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function registerTrain(program: Command): void {
-  program
-    .command("train")
-    .description("train one setting (H→T, L→T, SR-FT, S→T, T→S, S+T, SR4IR) from a YAML config")
-    .requiredOption("--config <yaml>", "run config (see configs/)")
-    .option("--set <key=value>", "override a config value (repeatable; value parsed as YAML)", collect, [])
-    .option("--resume <auto|ckpt>", "continue: auto = <out>/<name>/checkpoints/latest.safetensors if present")
-    .option("--device <device>", "cpu, cuda, cuda:N or auto (overrides the config)")
-    .option("--out <dir>", "folder of run folders", "runs")
-    .option("--nproc-per-node <n>", "start n data-parallel worker processes on this machine (docs/distributed.md)")
-    .option("--dist-timeout <seconds>", "distributed: a collective that waits longer ends the job", "300")
-    .action(async (o: TrainArgs) => {
-      const timeoutS = Number(o.distTimeout);
-      if (!(timeoutS > 0)) {
-        throw new TasksrError(
-          "E_CLI_ARG",
-          `--dist-timeout must be a positive number of seconds, got "${o.distTimeout}"`,
-        );
-      }
-      if (o.nprocPerNode !== undefined) {
-        const { launchTrainWorkers } = await import("../../dist/agent.js");
-        process.exitCode = await launchTrainWorkers(o.nprocPerNode);
-        return;
-      }
-      const { distEnvFrom } = await import("../../dist/env.js");
-      const env = distEnvFrom();
-      const { ProcessGroup } = await import("../../dist/group.js");
-      const group = env && env.world > 1 ? ProcessGroup.init(env, { timeoutS }) : undefined;
-      try {
-        await train(o, group);
-      } finally {
-        group?.shutdown();
-      }
-    });
+  distOptions(
+    program
+      .command("train")
+      .description("train one setting (H→T, L→T, SR-FT, S→T, T→S, S+T, SR4IR) from a YAML config")
+      .requiredOption("--config <yaml>", "run config (see configs/)")
+      .option("--set <key=value>", "override a config value (repeatable; value parsed as YAML)", collect, [])
+      .option("--resume <auto|ckpt>", "continue: auto = <out>/<name>/checkpoints/latest.safetensors if present")
+      .option("--device <device>", "cpu, cuda, cuda:N or auto (overrides the config)")
+      .option("--out <dir>", "folder of run folders", "runs"),
+  ).action(async (o: TrainArgs) => asDistributed(o, (group) => train(o, group)));
 }
 
-interface TrainArgs {
+interface TrainArgs extends DistArgs {
   config: string;
   set: string[];
   resume?: string;
   device?: string;
   out: string;
-  nprocPerNode?: string;
-  distTimeout: string;
 }
 
 async function train(o: TrainArgs, group: import("../../dist/group.js").ProcessGroup | undefined): Promise<void> {
