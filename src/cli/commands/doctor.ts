@@ -63,6 +63,17 @@ export async function runDoctor(): Promise<{ checks: Check[]; ok: boolean }> {
         ? "check the NVIDIA driver (nvidia-smi)"
         : "for GPUs, build against a CUDA libtorch: LIBTORCH=... or a pip torch with CUDA",
     });
+    const { N } = await import("../../engine/native.js");
+    const dist = N.distAvailable();
+    checks.push({
+      name: "distributed",
+      ok: dist,
+      optional: true,
+      detail: dist
+        ? "c10d with Gloo (tasksr train --nproc-per-node, torchrun; docs/distributed.md)"
+        : "built without c10d/Gloo: one process only",
+      fix: "sudo apt-get install libgloo-dev, then node scripts/build-native.mjs --force",
+    });
     checks.push({
       name: "threads",
       ok: true,
