@@ -2,7 +2,6 @@
 // temporary file, keeps what was at the path, and is one E_WRITE naming the path. An image the memory budget cannot
 // hold is refused before any work, naming the budget and how to change it.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -12,6 +11,7 @@ import { saveSafetensors } from "../../src/engine/index.js";
 import type { TasksrError } from "../../src/errors.js";
 import { commandError } from "../support/cli.js";
 import { tempDir } from "../support/data_trees.js";
+import { fullDisk } from "../support/tmp.js";
 
 const dir = tempDir("upscale-output");
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,13 +44,7 @@ test("a folder where the output file should go: E_WRITE naming it, no temporary 
 
 test("a full disk: E_WRITE (no space left), the previous output intact, no partial or temporary file", async (t) => {
   const mnt = join(dir, "full");
-  mkdirSync(mnt);
-  const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], { encoding: "utf8" });
-  if (mount.status !== 0) {
-    t.skip(`cannot mount a tmpfs here: ${(mount.stderr || mount.error?.message || "").trim()}`);
-    return;
-  }
-  t.after(() => spawnSync("umount", [mnt]));
+  if (!fullDisk(t, mnt)) return;
   const target = join(mnt, "sr.png");
   writeFileSync(target, "previous");
   const e = await commandError(registerUpscale, ["upscale", "--sr", weights, lr, target]);

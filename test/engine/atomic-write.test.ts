@@ -5,7 +5,6 @@
  * see the replacement); where this process may mount a 64 KiB tmpfs, a real ENOSPC is produced as well.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs, { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
@@ -13,6 +12,7 @@ import { join } from "node:path";
 import { after, mock, test } from "node:test";
 import { arange, loadSafetensors, saveSafetensors, writeFileAtomic } from "../../src/engine/index.js";
 import { TasksrError } from "../../src/errors.js";
+import { fullDisk } from "../support/tmp.js";
 
 const root = mkdtempSync(join(tmpdir(), "tasksr-atomic-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -99,34 +99,24 @@ for (const [code, reason] of REASONS) {
 
 test("a real full disk (64 KiB tmpfs): the previous checkpoint stays loadable and no temporary file is left", (t) => {
   const dir = join(root, "tmpfs");
-  mkdirSync(dir);
-  // Mounting needs root (CAP_SYS_ADMIN); elsewhere the injected failures above cover the same path.
-  const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { encoding: "utf8" });
-  if (mount.status !== 0) {
-    t.skip(`cannot mount a tmpfs here: ${(mount.stderr || mount.error?.message || "").trim()}`);
-    return;
-  }
+  if (!fullDisk(t, dir)) return;
+  const path = join(dir, "latest.safetensors");
+  const small = arange(100);
+  const big = arange(32_768); // 128 KiB of float32: more than the file system holds
   try {
-    const path = join(dir, "latest.safetensors");
-    const small = arange(100);
-    const big = arange(32_768); // 128 KiB of float32: more than the file system holds
-    try {
-      saveSafetensors(path, { w: small });
-      const previous = readFileSync(path);
-      assert.throws(
-        () => saveSafetensors(path, { w: big }),
-        (e: unknown) => e instanceof TasksrError && e.code === "E_WRITE" && /\(ENOSPC\)/.test(e.message),
-      );
-      assert.deepEqual(readFileSync(path), previous);
-      assert.deepEqual(readdirSync(dir), ["latest.safetensors"]);
-      const back = loadSafetensors(path).tensors.get("w")!;
-      assert.ok(back.equal(small));
-      back.dispose();
-    } finally {
-      small.dispose();
-      big.dispose();
-    }
+    saveSafetensors(path, { w: small });
+    const previous = readFileSync(path);
+    assert.throws(
+      () => saveSafetensors(path, { w: big }),
+      (e: unknown) => e instanceof TasksrError && e.code === "E_WRITE" && /\(ENOSPC\)/.test(e.message),
+    );
+    assert.deepEqual(readFileSync(path), previous);
+    assert.deepEqual(readdirSync(dir), ["latest.safetensors"]);
+    const back = loadSafetensors(path).tensors.get("w")!;
+    assert.ok(back.equal(small));
+    back.dispose();
   } finally {
-    spawnSync("umount", [dir]);
+    small.dispose();
+    big.dispose();
   }
 });
