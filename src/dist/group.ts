@@ -49,7 +49,7 @@ export class ProcessGroup {
     if (!N.distAvailable()) {
       throw new TasksrError(
         "E_DIST",
-        "this build of the native engine has no c10d/Gloo (distributed training); install libgloo-dev and rebuild with `node scripts/build-native.mjs --force`",
+        "this build of the native engine has no c10d/Gloo (distributed training): install libgloo-dev and rebuild with `node scripts/build-native.mjs --force` (a build against libtorch 2.x has none yet; docs/distributed.md)",
       );
     }
     const timeoutS = o.timeoutS ?? DEFAULT_TIMEOUT_S;
