@@ -71,6 +71,19 @@ void registerNN(Registry& r) {
     return wrap(info.Env(), at::batch_norm(T(info, 0), OptT(info, 1), OptT(info, 2), OptT(info, 3), OptT(info, 4), B(info, 5),
                                            D(info, 6), D(info, 7), /*cudnn_enabled=*/true));
   });
+  // runningStats(runningMean, runningVar, mean, unbiasedVar, momentum): the running-statistics update of a batch norm
+  // whose batch statistics were computed elsewhere (SyncBatchNorm). Written through variable_data(), as batch_norm's
+  // kernel writes them, so that the buffers' autograd versions stay unchanged: an eval-mode forward of the same
+  // module earlier in the graph saved them for its backward.
+  r.def("runningStats", [](const Napi::CallbackInfo& info) {
+    at::NoGradGuard noGrad;
+    const double m = D(info, 4);
+    auto mean = T(info, 0).variable_data();
+    auto var = T(info, 1).variable_data();
+    mean.mul_(1 - m).add_(T(info, 2).detach(), m);
+    var.mul_(1 - m).add_(T(info, 3).detach(), m);
+    return info.Env().Undefined();
+  });
   r.def("groupNorm", [](const Napi::CallbackInfo& info) {
     return wrap(info.Env(), at::group_norm(T(info, 0), I(info, 1), OptT(info, 2), OptT(info, 3), D(info, 4)));
   });

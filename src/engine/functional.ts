@@ -69,6 +69,20 @@ export interface BatchNormOptions {
   eps?: number;
 }
 /** Batch norm over dim 1; in training mode updates runningMean/runningVar in place (unbiased variance). */
+/**
+ * running = (1 - momentum) * running + momentum * batch statistic, for a batch norm whose statistics were computed
+ * elsewhere (SyncBatchNorm). The buffers keep their autograd versions, as batch_norm's own update does.
+ */
+export function runningStatsUpdate(
+  runningMean: Tensor,
+  runningVar: Tensor,
+  mean: Tensor,
+  unbiasedVar: Tensor,
+  momentum: number,
+): void {
+  N.runningStats(runningMean.handle, runningVar.handle, mean.handle, unbiasedVar.handle, momentum);
+}
+
 export function batchNorm(
   x: Tensor,
   runningMean: Tensor | undefined,

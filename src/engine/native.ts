@@ -239,6 +239,7 @@ export interface NativeApi {
   ): H;
   linear(x: H, w: H, b: OH): H;
   batchNorm(x: H, w: OH, b: OH, rm: OH, rv: OH, training: boolean, momentum: number, eps: number): H;
+  runningStats(runningMean: H, runningVar: H, mean: H, unbiasedVar: H, momentum: number): void;
   groupNorm(x: H, groups: number, w: OH, b: OH, eps: number): H;
   layerNorm(x: H, shape: number[], w: OH, b: OH, eps: number): H;
   dropout(x: H, p: number, train: boolean): H;

@@ -10,7 +10,7 @@ import test from "node:test";
 import type { RunConfig } from "../../src/config/schema.js";
 import type { EvalResult } from "../../src/train/evaluate.js";
 import { tasksr } from "../support/cli.js";
-import { pattern, put, putImage, putMask, tempDir } from "../support/data_trees.js";
+import { pattern, put, putImage, putMask, tempDir, writeCocoBoxes } from "../support/data_trees.js";
 import { noDist, resultOf, runRanks } from "../support/dist.js";
 import { tinyConfig, writeClassTree } from "../support/train_runs.js";
 
@@ -30,11 +30,9 @@ async function writeVocSeg(): Promise<string> {
   return root;
 }
 
-/** A COCO tree of five 64x48 images with one or two filled rectangles of categories 3 and 5 on a gradient. */
-async function writeCocoDet(): Promise<string> {
-  const root = tempDir("dist-eval-coco");
-  const [W, H] = [64, 48];
-  const specs: [number, number, number, number, number][][] = [
+/** Five 64x48 images with one or two filled rectangles of categories 3 and 5 on a gradient. */
+const writeCocoDet = () =>
+  writeCocoBoxes("dist-eval-coco", [
     [[6, 8, 30, 40, 3]],
     [[20, 4, 60, 30, 5]],
     [
@@ -46,36 +44,7 @@ async function writeCocoDet(): Promise<string> {
       [4, 4, 28, 24, 5],
       [30, 18, 60, 44, 3],
     ],
-  ];
-  const images = [];
-  const annotations = [];
-  for (const [i, objects] of specs.entries()) {
-    const data = new Uint8Array(W * H * 3);
-    for (let y = 0; y < H; y++)
-      for (let x = 0; x < W; x++) data.set([(x * 4) % 256, (y * 5) % 256, 128], 3 * (y * W + x));
-    for (const [x1, y1, x2, y2, c] of objects) {
-      for (let y = y1; y < y2; y++)
-        for (let x = x1; x < x2; x++) data.set(c === 3 ? [230, 20, 20] : [20, 40, 230], 3 * (y * W + x));
-      const bbox = [x1, y1, x2 - x1, y2 - y1];
-      annotations.push({
-        id: annotations.length + 1,
-        image_id: i + 1,
-        category_id: c,
-        bbox,
-        area: bbox[2]! * bbox[3]!,
-        iscrowd: 0,
-      });
-    }
-    await putImage(join(root, "images", `${i}.png`), { data, width: W, height: H, channels: 3 });
-    images.push({ id: i + 1, file_name: `${i}.png`, width: W, height: H });
-  }
-  const categories = [
-    { id: 3, name: "box" },
-    { id: 5, name: "disc" },
-  ];
-  put(join(root, "instances.json"), JSON.stringify({ images, annotations, categories }));
-  return root;
-}
+  ]);
 
 /**
  * S+T with untrained (seeded) edsr-tiny x4 and task nets, so that the evaluation has an SR image to score and the

@@ -8,53 +8,33 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "node:test";
 import { stringify } from "yaml";
+import type { RunConfig } from "../../src/config/schema.js";
 import { readCheckpointState } from "../../src/train/checkpoint.js";
 import { runFiles } from "../../src/train/run.js";
-import { putImage, tempDir } from "../support/data_trees.js";
+import { tempDir } from "../support/data_trees.js";
 import { noDist, resultOf, runRanks } from "../support/dist.js";
 import { descendantsOf, launch } from "../support/processes.js";
+import { tinyConfig, writeNoiseClassTree } from "../support/train_runs.js";
 
-async function writeTree(): Promise<string> {
-  const dir = tempDir("dist-faults");
-  for (const [split, n] of [
-    ["train", 4],
-    ["val", 2],
-  ] as const) {
-    for (const [c, cls] of ["a", "b", "c"].entries()) {
-      for (let i = 0; i < n; i++) {
-        const data = Uint8Array.from({ length: 32 * 32 * 3 }, (_, k) => (k * 13 + c * 50 + i * 7) % 251);
-        await putImage(join(dir, split, cls, `${i}.png`), { data, width: 32, height: 32, channels: 3 });
-      }
-    }
-  }
-  return dir;
-}
-
-const root = await writeTree();
+const root = await writeNoiseClassTree("dist-faults", 32);
 
 /** resnet-tiny H→T on 12 images, batch 2 per process; `epochs` long. */
-function config(name: string, epochs: number): Record<string, unknown> {
-  return {
-    name,
-    task: "classification",
-    scale: 4,
-    device: "cpu",
-    data: {
-      train: { type: "image-folder", root: join(root, "train") },
-      val: { type: "image-folder", root: join(root, "val") },
-      transforms: { resize: 32, crop: 32 },
-      prefetch: 1,
+const config = (name: string, epochs: number) =>
+  tinyConfig(
+    root,
+    { name: "hr2task" },
+    {
+      name,
+      sr: undefined,
+      optim: { sr: undefined, task: { type: "sgd", lr: 0.01 } },
+      data: { transforms: { resize: 32, crop: 32 }, prefetch: 1 },
+      train: { epochs, batchSize: 2, logEvery: 1, seed: 1, syncBatchNorm: true },
+      eval: { batchSize: 2, limit: 4, psnr: [], ssim: false },
     },
-    taskNet: { arch: "resnet-tiny" },
-    recipe: { name: "hr2task" },
-    optim: { task: { type: "sgd", lr: 0.01 } },
-    train: { epochs, batchSize: 2, logEvery: 1, seed: 1, syncBatchNorm: true },
-    eval: { batchSize: 2, limit: 4, psnr: [], ssim: false },
-  };
-}
+  );
 
-function writeConfig(dir: string, cfg: Record<string, unknown>): string {
-  const path = join(dir, `${cfg.name as string}.json`);
+function writeConfig(dir: string, cfg: RunConfig): string {
+  const path = join(dir, `${cfg.name}.json`);
   writeFileSync(path, JSON.stringify(cfg));
   return path;
 }
@@ -110,7 +90,8 @@ test(
   async () => {
     const dir = tempDir("dist-sigint");
     const path = join(dir, "long.yaml");
-    writeFileSync(path, stringify(config("long", 500)));
+    // Long enough (20 epochs of 3 steps) that the stop comes first, short enough to finish when resumed.
+    writeFileSync(path, stringify(config("long", 20)));
     const out = join(dir, "runs");
     const first = launch(["train", "--config", path, "--out", out, "--nproc-per-node", "2"]);
     await first.waitFor(/\] it 2\//, 60_000);
@@ -123,6 +104,10 @@ test(
     assert.equal(first.output().match(/stopping after this step/g)?.length, 1, first.output());
     const state = readCheckpointState(runFiles(join(out, "long")).latest);
     assert.deepEqual([state.iteration, state.world], [Number(stopped[1]), 2]);
+    const second = launch(["train", "--config", path, "--out", out, "--nproc-per-node", "2", "--resume", "auto"]);
+    assert.deepEqual(await second.exited(120_000), { code: 0, signal: null }, second.output());
+    assert.match(second.output(), new RegExp(`resumed from .* iteration ${stopped[1]}`));
+    assert.match(second.output(), /done: long/);
   },
 );
 

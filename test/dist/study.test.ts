@@ -8,23 +8,14 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "node:test";
 import { stringify } from "yaml";
-import { putImage, tempDir } from "../support/data_trees.js";
+import { tempDir } from "../support/data_trees.js";
 import { noDist } from "../support/dist.js";
 import { REPO } from "../support/paths.js";
+import { writeNoiseClassTree } from "../support/train_runs.js";
 
 test("a study trains each setting with 2 processes and writes one report", { skip: noDist }, async () => {
   const dir = tempDir("dist-study");
-  for (const [split, n] of [
-    ["train", 4],
-    ["val", 2],
-  ] as const) {
-    for (const [c, cls] of ["a", "b", "c"].entries()) {
-      for (let i = 0; i < n; i++) {
-        const data = Uint8Array.from({ length: 32 * 32 * 3 }, (_, k) => (k * 29 + c * 70 + i * 13) % 253);
-        await putImage(join(dir, split, cls, `${i}.png`), { data, width: 32, height: 32, channels: 3 });
-      }
-    }
-  }
+  const root = await writeNoiseClassTree("dist-study-data", 32);
   const study = {
     name: "s",
     settings: ["hr2task", "sr-ft", "sr2task"],
@@ -34,8 +25,8 @@ test("a study trains each setting with 2 processes and writes one report", { ski
       scale: 4,
       device: "cpu",
       data: {
-        train: { type: "image-folder", root: join(dir, "train") },
-        val: { type: "image-folder", root: join(dir, "val") },
+        train: { type: "image-folder", root: join(root, "train") },
+        val: { type: "image-folder", root: join(root, "val") },
         transforms: { resize: 32, crop: 32 },
         prefetch: 0,
       },

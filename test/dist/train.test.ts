@@ -11,38 +11,12 @@ import test from "node:test";
 import { configToYaml } from "../../src/config/load.js";
 import type { RunConfig } from "../../src/config/schema.js";
 import { loadSafetensors } from "../../src/engine/safetensors.js";
-import { putImage, tempDir } from "../support/data_trees.js";
+import { tempDir } from "../support/data_trees.js";
 import { noDist } from "../support/dist.js";
 import { REPO } from "../support/paths.js";
-import { tinyConfig, writeWeights } from "../support/train_runs.js";
+import { tinyConfig, writeNoiseClassTree, writeWeights } from "../support/train_runs.js";
 
-/**
- * train/{a,b,c}/{0..3}.png and val/{a,b,c}/{0,1}.png of seeded noise. Not the periodic patterns of writeClassTree:
- * their exactly equal pixels make max-pool ties that float32 rounding breaks either way, so that one process on
- * another CPU kernel differs from itself by 1e-4 after a few steps; noise images keep the runs comparable at 1e-5.
- */
-async function writeNoiseTree(): Promise<string> {
-  const dir = tempDir("dist-tree");
-  let x = 12345;
-  for (const [split, n] of [
-    ["train", 4],
-    ["val", 2],
-  ] as const) {
-    for (const cls of ["a", "b", "c"]) {
-      for (let i = 0; i < n; i++) {
-        const data = new Uint8Array(40 * 40 * 3);
-        for (let k = 0; k < data.length; k++) {
-          x = (x * 1103515245 + 12345) % 2147483648;
-          data[k] = x >>> 23;
-        }
-        await putImage(join(dir, split, cls, `${i}.png`), { data, width: 40, height: 40, channels: 3 });
-      }
-    }
-  }
-  return dir;
-}
-
-const root = await writeNoiseTree();
+const root = await writeNoiseClassTree("dist-tree");
 const srWeights = writeWeights("edsr-tiny", "sr", { scale: 4 }, 7);
 const taskWeights = writeWeights("resnet-tiny", "task.classification", { numClasses: 3 }, 5);
 const noSr = { sr: undefined, optim: { sr: undefined } };
@@ -57,6 +31,8 @@ const RECIPES: [string, Record<string, unknown>, Record<string, unknown>][] = [
   ["T→S", { name: "task2sr" }, { taskNet: { weights: taskWeights }, optim: { task: undefined } }],
   ["S+T", { name: "joint" }, {}],
   ["SR4IR", SR4IR, {}],
+  // One backward into both networks: both reducers armed at once.
+  ["SR4IR without alternation", { ...SR4IR, alternate: false }, {}],
 ];
 
 /**

@@ -84,3 +84,43 @@ export async function writeTinyVoc(root: string): Promise<void> {
   put(join(root, "ImageSets", "Main", "train.txt"), `${ids.join("\n")}\n`);
   put(join(root, "ImageSets", "Segmentation", "train.txt"), `${ids.join("\n")}\n`);
 }
+
+/** One object of writeCocoBoxes: a filled rectangle [x1, y1, x2, y2] of category 3 ("box", red) or 5 ("disc", blue). */
+export type BoxSpec = [number, number, number, number, 3 | 5];
+
+/**
+ * A COCO tree of 64x48 PNGs, one per entry of `specs`, with filled rectangles on a gradient: `images/<i>.png` and
+ * `instances.json` (categories 3 "box" and 5 "disc").
+ */
+export async function writeCocoBoxes(name: string, specs: readonly (readonly BoxSpec[])[]): Promise<string> {
+  const root = tempDir(name);
+  const [W, H] = [64, 48];
+  const images = [];
+  const annotations = [];
+  for (const [i, objects] of specs.entries()) {
+    const data = new Uint8Array(W * H * 3);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) data.set([(x * 4) % 256, (y * 5) % 256, 128], 3 * (y * W + x));
+    }
+    for (const [x1, y1, x2, y2, c] of objects) {
+      for (let y = y1; y < y2; y++)
+        for (let x = x1; x < x2; x++) data.set(c === 3 ? [230, 20, 20] : [20, 40, 230], 3 * (y * W + x));
+      annotations.push({
+        id: annotations.length + 1,
+        image_id: i + 1,
+        category_id: c,
+        bbox: [x1, y1, x2 - x1, y2 - y1],
+        area: (x2 - x1) * (y2 - y1),
+        iscrowd: 0,
+      });
+    }
+    await putImage(join(root, "images", `${i}.png`), { data, width: W, height: H, channels: 3 });
+    images.push({ id: i + 1, file_name: `${i}.png`, width: W, height: H });
+  }
+  const categories = [
+    { id: 3, name: "box" },
+    { id: 5, name: "disc" },
+  ];
+  put(join(root, "instances.json"), JSON.stringify({ images, annotations, categories }));
+  return root;
+}

@@ -31,6 +31,33 @@ export async function writeClassTree(): Promise<string> {
   return root;
 }
 
+/**
+ * The layout of writeClassTree (train/{a,b,c}/{0..3}.png, val/{a,b,c}/{0,1}.png, size x size) filled with seeded
+ * noise. Not writeClassTree's periodic patterns: their exactly equal pixels make max-pool ties that float32 rounding
+ * breaks either way, so that a run on another CPU kernel differs from itself by 1e-4 after a few steps; the
+ * distributed tests compare runs that sum in another order and need noise images to stay comparable.
+ */
+export async function writeNoiseClassTree(name: string, size = 40): Promise<string> {
+  const root = tempDir(name);
+  let x = 12345;
+  for (const [split, n] of [
+    ["train", 4],
+    ["val", 2],
+  ] as const) {
+    for (const cls of ["a", "b", "c"]) {
+      for (let i = 0; i < n; i++) {
+        const data = new Uint8Array(size * size * 3);
+        for (let k = 0; k < data.length; k++) {
+          x = (x * 1103515245 + 12345) % 2147483648;
+          data[k] = x >>> 23;
+        }
+        await putImage(join(root, split, cls, `${i}.png`), { data, width: size, height: size, channels: 3 });
+      }
+    }
+  }
+  return root;
+}
+
 type Raw = Record<string, unknown>;
 
 /**

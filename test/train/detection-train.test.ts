@@ -10,14 +10,11 @@ import { validateRun } from "../../src/config/load.js";
 import type { RunConfigInput } from "../../src/config/schema.js";
 import { memory } from "../../src/engine/index.js";
 import { trainRun } from "../../src/train/run.js";
-import { put, putImage, tempDir } from "../support/data_trees.js";
+import { writeCocoBoxes } from "../support/data_trees.js";
 
 /** Four 64x48 images with one or two filled rectangles on a gradient (categories 3 "box" and 5 "disc"). */
-async function tinyCocoTree(): Promise<string> {
-  const root = tempDir("det-train");
-  const W = 64;
-  const H = 48;
-  const specs: [number, number, number, number, number][][] = [
+const tinyCocoTree = () =>
+  writeCocoBoxes("det-train", [
     [[6, 8, 30, 40, 3]],
     [[20, 4, 60, 30, 5]],
     [
@@ -25,36 +22,7 @@ async function tinyCocoTree(): Promise<string> {
       [34, 6, 62, 28, 5],
     ],
     [[14, 10, 50, 42, 5]],
-  ];
-  const images = [];
-  const annotations = [];
-  for (const [i, objects] of specs.entries()) {
-    const data = new Uint8Array(W * H * 3);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) data.set([(x * 4) % 256, (y * 5) % 256, 128], 3 * (y * W + x));
-    }
-    for (const [x1, y1, x2, y2, c] of objects) {
-      for (let y = y1; y < y2; y++)
-        for (let x = x1; x < x2; x++) data.set(c === 3 ? [230, 20, 20] : [20, 40, 230], 3 * (y * W + x));
-      annotations.push({
-        id: annotations.length + 1,
-        image_id: i + 1,
-        category_id: c,
-        bbox: [x1, y1, x2 - x1, y2 - y1],
-        area: (x2 - x1) * (y2 - y1),
-        iscrowd: 0,
-      });
-    }
-    await putImage(join(root, "images", `${i}.png`), { data, width: W, height: H, channels: 3 });
-    images.push({ id: i + 1, file_name: `${i}.png`, width: W, height: H });
-  }
-  const categories = [
-    { id: 3, name: "box" },
-    { id: 5, name: "disc" },
-  ];
-  put(join(root, "instances.json"), JSON.stringify({ images, annotations, categories }));
-  return root;
-}
+  ]);
 
 function config(root: string, name: string, taskNet: RunConfigInput["taskNet"], sr4ir: boolean): RunConfigInput {
   const data = { type: "coco-det", root, images: "images", annotations: "instances.json" };

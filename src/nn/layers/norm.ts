@@ -1,5 +1,4 @@
 /** Normalisation layers (torch.nn / torchvision.ops layouts). */
-import { noGrad } from "../../engine/autograd.js";
 import { cat, full, ones, zeros } from "../../engine/creation.js";
 import * as F from "../../engine/functional.js";
 import type { Tensor } from "../../engine/tensor.js";
@@ -71,11 +70,8 @@ export class BatchNorm2d extends Module {
     const mean = first.narrow(0, 0, c).div(total); // [C]
     const d = x.sub(mean.view(1, c, 1, 1)); // [N, C, H, W]
     const squares = sync.allreduceSumGrad(d.mul(d).sum([0, 2, 3])); // [C]
-    noGrad(() => {
-      this.runningMean.mul_(1 - this.momentum).add_(mean.detach().mul(this.momentum));
-      // Running variance is unbiased, as in torch.
-      this.runningVar.mul_(1 - this.momentum).add_(squares.detach().mul(this.momentum / Math.max(1, total - 1)));
-    });
+    // Running variance is unbiased, as in torch.
+    F.runningStatsUpdate(this.runningMean, this.runningVar, mean, squares.div(Math.max(1, total - 1)), this.momentum);
     const y = d.mul(squares.div(total).add(this.eps).rsqrt().view(1, c, 1, 1));
     if (this.weight === undefined || this.bias === undefined) return y;
     return y.mul(this.weight.view(1, c, 1, 1)).add(this.bias.view(1, c, 1, 1));
