@@ -22,6 +22,7 @@ import { findTorchPython } from "./engine.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+const TORCH_SCRIPT = join(REPO, "tools", "bench", "ddp_torch.py");
 const LR_SIZE = 16;
 const SCALE = 4;
 
@@ -120,8 +121,7 @@ function trainOurs(dir: string, cfg: Record<string, unknown>, nproc: number): st
 }
 
 function trainTorch(python: string, world: number, o: DdpBenchOptions): { images_per_s: number; torch: string } {
-  const script = join(REPO, "tools", "bench", "ddp_torch.py");
-  const args = [script, "--world", String(world), "--batch", String(o.batch), "--lr-size", String(LR_SIZE)];
+  const args = [TORCH_SCRIPT, "--world", String(world), "--batch", String(o.batch), "--lr-size", String(LR_SIZE)];
   args.push("--scale", String(SCALE), "--steps", String(o.steps), "--warmup", String(o.warmup), "--threads", "1");
   const r = spawnSync(python, args, { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } });
   const line = r.stdout
@@ -161,7 +161,8 @@ export function runDdpBench(o: DdpBenchOptions): DdpBenchResult {
       `bench ddp trains on Fashion-MNIST: ${FMNIST} is missing (apt-get install dataset-fashion-mnist)`,
     );
   }
-  const python = o.noTorch ? undefined : findTorchPython();
+  // The PyTorch side lives in the repository's tools/ (not in the npm package).
+  const python = o.noTorch || !existsSync(TORCH_SCRIPT) ? undefined : findTorchPython();
   const root = join(tmpdir(), `tasksr-bench-ddp-${process.pid}`);
   const ours: Record<1 | 2, number[]> = { 1: [], 2: [] };
   const torch: Record<1 | 2, number[]> = { 1: [], 2: [] };
