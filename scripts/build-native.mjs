@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the libtorch addon (build/Release/tasksr_native.node) with node-gyp against the system's Node headers
+// Builds the libtorch addon (build/Release/tasksr_native.node) and the pixel-kernel addon of the input pipeline
+// (build/Release/tasksr_image.node) with node-gyp against the system's Node headers
 // (never downloading them), and records which libtorch it used in build/libtorch.json for `tasksr doctor`.
 //   --if-possible   exit 0 with a warning when libtorch is missing (npm install of the package)
 //   --force         rebuild even when the addon is newer than its sources
@@ -12,11 +13,14 @@ import { findLibtorch, repoRoot } from "./find-libtorch.mjs";
 
 const args = new Set(process.argv.slice(2));
 const addon = join(repoRoot, "build", "Release", "tasksr_native.node");
+const imageAddon = join(repoRoot, "build", "Release", "tasksr_image.node");
 
 function newestSource() {
   const files = [join(repoRoot, "binding.gyp"), join(repoRoot, "scripts", "find-libtorch.mjs")];
-  const src = join(repoRoot, "native", "src");
-  for (const f of readdirSync(src)) files.push(join(src, f));
+  for (const dir of ["src", "image"]) {
+    const src = join(repoRoot, "native", dir);
+    for (const f of readdirSync(src)) files.push(join(src, f));
+  }
   return Math.max(...files.map((f) => statSync(f).mtimeMs));
 }
 
@@ -36,7 +40,8 @@ if (!info.ok) {
 }
 
 const record = join(repoRoot, "build", "libtorch.json");
-if (!args.has("--force") && existsSync(addon) && existsSync(record) && statSync(addon).mtimeMs > newestSource()) {
+const built = (f) => existsSync(f) && statSync(f).mtimeMs > newestSource();
+if (!args.has("--force") && existsSync(record) && built(addon) && built(imageAddon)) {
   process.exit(0);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-shot, idempotent setup for a fresh Debian/Ubuntu machine with Node >= 20:
-#   1. apt packages the engine needs (libtorch-dev, Gloo's headers for distributed training, tcmalloc, OpenBLAS), the Fashion-MNIST data and the DejaVu
+#   1. apt packages the engine needs (libtorch-dev, Gloo's headers for distributed training, libjpeg-turbo and zlib for the input pipeline, tcmalloc, OpenBLAS), the Fashion-MNIST data and the DejaVu
 #      font that report images draw their text with;
 #   2. npm dependencies (npm ci, from the lockfile);
 #   3. the native libtorch addon (node-gyp against the system's Node headers);
@@ -16,7 +16,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || die "
 [ "$node_major" -ge 20 ] || die "Node.js >= 20 required, found $(node --version)"
 
 # --- 1. apt -------------------------------------------------------------------------------------------------
-APT_PACKAGES=(libtorch-dev libgloo-dev libtcmalloc-minimal4 libopenblas0-pthread dataset-fashion-mnist fonts-dejavu-core g++ make python3)
+APT_PACKAGES=(libtorch-dev libgloo-dev libturbojpeg0-dev zlib1g-dev libtcmalloc-minimal4 libopenblas0-pthread dataset-fashion-mnist fonts-dejavu-core g++ make python3)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -45,6 +45,22 @@ export async function runDoctor(): Promise<{ checks: Check[]; ok: boolean }> {
     });
   }
 
+  try {
+    (await import("../../data/pixels.js")).pixels();
+    checks.push({
+      name: "pixel kernels",
+      ok: true,
+      detail: "libjpeg-turbo decoding, index-PNG decoding, PIL-exact resampling (tasksr_image.node)",
+    });
+  } catch (err) {
+    checks.push({
+      name: "pixel kernels",
+      ok: false,
+      detail: (err as Error).message,
+      fix: "sudo apt-get install libturbojpeg0-dev zlib1g-dev, then `npm run setup` in the tasksr folder",
+    });
+  }
+
   if (engine) {
     const n = engine.cudaDeviceCount();
     const names = Array.from({ length: n }, (_, i) => engine!.cudaDeviceName(i));

@@ -7,6 +7,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { decode, encode, type IndexedColors } from "fast-png";
 import { TasksrError } from "../../errors.js";
+import { pixels } from "../pixels.js";
 import type { MaskTarget } from "../types.js";
 
 /** Index value that losses and metrics skip. */
@@ -35,6 +36,10 @@ function unpackRows(packed: ArrayLike<number>, width: number, height: number, de
 export function decodeMask(bytes: Uint8Array, where: string): MaskTarget {
   let png: ReturnType<typeof decode>;
   try {
+    // Grey and palette PNGs of up to 8 bits (every VOC and COCO mask) decode natively, 5x faster than in JS; the
+    // JS decoder handles, and reports, every other kind.
+    const indices = pixels().decodeIndexPng(bytes);
+    if (indices) return { kind: "mask", mask: indices.data, width: indices.width, height: indices.height };
     png = decode(bytes, { checkCrc: true });
   } catch (err) {
     throw bad(where, `not a readable PNG (${(err as Error).message})`, err);

@@ -6,6 +6,7 @@
  */
 import { check } from "../../errors.js";
 import type { Image } from "../io/image.js";
+import { pixels } from "../pixels.js";
 import type { BoxTarget, MaskTarget, Sample, Target } from "../types.js";
 import { resizeBilinear, resizeNearest } from "./resample.js";
 
@@ -55,11 +56,18 @@ function cropRaster(src: Uint8Array, w: number, h: number, c: number, win: Windo
   const fills = typeof fill === "number" ? new Array<number>(c).fill(fill) : fill;
   check(fills.length === c, () => `fill has ${fills.length} values for ${c} channels`, "E_CONFIG");
   const out = new Uint8Array(win.width * win.height * c);
-  for (let i = 0; i < out.length; i += c) for (let ch = 0; ch < c; ch++) out[i + ch] = fills[ch]!;
   const x0 = Math.max(win.x, 0);
   const x1 = Math.min(win.x + win.width, w);
+  const y0 = Math.max(win.y, 0);
+  const y1 = Math.min(win.y + win.height, h);
+  const inside = win.x >= 0 && win.y >= 0 && win.x + win.width <= w && win.y + win.height <= h;
+  if (!inside) {
+    // Only windows reaching outside the image need a fill; one value for every channel is a native fill.
+    if (fills.every((v) => v === fills[0])) out.fill(fills[0]!);
+    else for (let i = 0; i < out.length; i += c) for (let ch = 0; ch < c; ch++) out[i + ch] = fills[ch]!;
+  }
   if (x1 <= x0) return out;
-  for (let y = Math.max(win.y, 0); y < Math.min(win.y + win.height, h); y++) {
+  for (let y = y0; y < y1; y++) {
     const from = (y * w + x0) * c;
     out.set(src.subarray(from, from + (x1 - x0) * c), ((y - win.y) * win.width + (x0 - win.x)) * c);
   }
@@ -145,18 +153,6 @@ export function cropSample<T extends Target>(
   return { id: s.id, image: out, target };
 }
 
-function flipRaster(src: Uint8Array, w: number, h: number, c: number): Uint8Array {
-  const out = new Uint8Array(src.length);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const s = (y * w + x) * c;
-      const d = (y * w + (w - 1 - x)) * c;
-      for (let ch = 0; ch < c; ch++) out[d + ch] = src[s + ch]!;
-    }
-  }
-  return out;
-}
-
 /** Mirrors the sample left-right; boxes become x1' = W - x2, x2' = W - x1. */
 export function flipSample<T extends Target>(s: Sample<T>): Sample<T> {
   checkMaskAligned(s);
@@ -164,7 +160,7 @@ export function flipSample<T extends Target>(s: Sample<T>): Sample<T> {
   const w = image.width;
   const target = mapTarget(
     s.target,
-    (m) => ({ ...m, mask: flipRaster(m.mask, m.width, m.height, 1) }),
+    (m) => ({ ...m, mask: pixels().flipHorizontal(m.mask, m.width, m.height, 1) }),
     (b) => {
       const boxes = new Float32Array(b.boxes.length);
       for (let i = 0; i < b.labels.length; i++) {
@@ -176,7 +172,11 @@ export function flipSample<T extends Target>(s: Sample<T>): Sample<T> {
       return selectBoxes(b, boxes, () => true);
     },
   );
-  return { id: s.id, image: { ...image, data: flipRaster(image.data, w, image.height, image.channels) }, target };
+  return {
+    id: s.id,
+    image: { ...image, data: pixels().flipHorizontal(image.data, w, image.height, image.channels) },
+    target,
+  };
 }
 
 /**

@@ -1,0 +1,445 @@
+// Pixel kernels of the input pipeline (tasksr_image.node): JPEG decoding with libjpeg-turbo (the library PIL decodes
+// with, same DCT and upsampling, so the pixels equal PIL's), index-PNG decoding for label masks, and PIL-exact
+// resampling and flips of 8-bit interleaved images. Separate from the libtorch addon so that data worker threads can
+// load it: it keeps no state and every function is a pure function of its arguments.
+#include <napi.h>
+#include <turbojpeg.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+// PIL's fixed point: 8 bits of result, 2 of headroom, 22 of fraction.
+constexpr int kPrecisionBits = 32 - 8 - 2;
+
+struct Coeffs {
+  std::vector<int> start;
+  std::vector<int> count;
+  std::vector<int32_t> weights;  // [out * ksize]
+  int ksize = 0;
+};
+
+double Triangle(double x) {
+  if (x < 0.0) x = -x;
+  return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+// PIL 12 precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter (support 1), same double arithmetic, so
+// the quantised weights are PIL's bit for bit.
+Coeffs Coefficients(int in_size, int out_size) {
+  const double scale = static_cast<double>(in_size) / out_size;
+  const double filterscale = scale < 1.0 ? 1.0 : scale;
+  const double support = 1.0 * filterscale;
+  Coeffs k;
+  k.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
+  k.start.resize(out_size);
+  k.count.resize(out_size);
+  k.weights.assign(static_cast<size_t>(out_size) * k.ksize, 0);
+  std::vector<double> w(k.ksize);
+  const double ss = 1.0 / filterscale;
+  for (int o = 0; o < out_size; o++) {
+    const double center = (o + 0.5) * scale;
+    int lo = static_cast<int>(center - support + 0.5);
+    if (lo < 0) lo = 0;
+    int hi = static_cast<int>(center + support + 0.5);
+    if (hi > in_size) hi = in_size;
+    const int n = hi - lo;
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+      w[i] = Triangle((i + lo - center + 0.5) * ss);
+      total += w[i];
+    }
+    for (int i = 0; i < n; i++) {
+      const double v = total != 0.0 ? w[i] / total : w[i];
+      k.weights[static_cast<size_t>(o) * k.ksize + i] =
+          static_cast<int32_t>(v < 0 ? -0.5 + v * (1 << kPrecisionBits) : 0.5 + v * (1 << kPrecisionBits));
+    }
+    k.start[o] = lo;
+    k.count[o] = n;
+  }
+  return k;
+}
+
+inline uint8_t Clip8(int32_t acc) {
+  const int32_t v = acc >> kPrecisionBits;
+  return static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+// One separable pass along x: [h, w, C] -> [h, out, C], C a compile-time channel count so that the C sums of a pixel
+// stay in registers.
+template <int C>
+void PassXC(const uint8_t* src, int w, int h, const Coeffs& k, int out, uint8_t* dst) {
+  for (int y = 0; y < h; y++) {
+    const uint8_t* row = src + static_cast<size_t>(y) * w * C;
+    uint8_t* drow = dst + static_cast<size_t>(y) * out * C;
+    for (int x = 0; x < out; x++) {
+      const int32_t* kw = &k.weights[static_cast<size_t>(x) * k.ksize];
+      const uint8_t* p = row + static_cast<size_t>(k.start[x]) * C;
+      const int n = k.count[x];
+      int32_t acc[C];
+      for (int ch = 0; ch < C; ch++) acc[ch] = 1 << (kPrecisionBits - 1);
+      for (int i = 0; i < n; i++) {
+        for (int ch = 0; ch < C; ch++) acc[ch] += p[i * C + ch] * kw[i];
+      }
+      for (int ch = 0; ch < C; ch++) drow[x * C + ch] = Clip8(acc[ch]);
+    }
+  }
+}
+
+void PassX(const uint8_t* src, int w, int h, int c, int out, uint8_t* dst) {
+  const Coeffs k = Coefficients(w, out);
+  if (c == 3) return PassXC<3>(src, w, h, k, out, dst);
+  if (c == 1) return PassXC<1>(src, w, h, k, out, dst);
+  for (int y = 0; y < h; y++) {
+    const uint8_t* row = src + static_cast<size_t>(y) * w * c;
+    uint8_t* drow = dst + static_cast<size_t>(y) * out * c;
+    for (int x = 0; x < out; x++) {
+      const int32_t* kw = &k.weights[static_cast<size_t>(x) * k.ksize];
+      const uint8_t* p = row + static_cast<size_t>(k.start[x]) * c;
+      for (int ch = 0; ch < c; ch++) {
+        int32_t acc = 1 << (kPrecisionBits - 1);
+        for (int i = 0; i < k.count[x]; i++) acc += p[i * c + ch] * kw[i];
+        drow[x * c + ch] = Clip8(acc);
+      }
+    }
+  }
+}
+
+// One separable pass along y: [h, w, c] -> [out, w, c]. Rows are accumulated whole so the inner loop runs over
+// contiguous bytes.
+void PassY(const uint8_t* src, int w, int h, int c, int out, uint8_t* dst) {
+  const Coeffs k = Coefficients(h, out);
+  const size_t row_len = static_cast<size_t>(w) * c;
+  std::vector<int32_t> acc(row_len);
+  for (int y = 0; y < out; y++) {
+    const int32_t* kw = &k.weights[static_cast<size_t>(y) * k.ksize];
+    std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
+    for (int i = 0; i < k.count[y]; i++) {
+      const uint8_t* row = src + static_cast<size_t>(k.start[y] + i) * row_len;
+      const int32_t wi = kw[i];
+      for (size_t j = 0; j < row_len; j++) acc[j] += row[j] * wi;
+    }
+    uint8_t* drow = dst + static_cast<size_t>(y) * row_len;
+    for (size_t j = 0; j < row_len; j++) drow[j] = Clip8(acc[j]);
+  }
+}
+
+// Calls body(copy) with a pixel copy specialised for 1 and 3 channels (masks, RGB), so the per-pixel copy compiles
+// to plain moves rather than a memcpy call.
+template <typename Body>
+void ForChannels(int c, Body body) {
+  if (c == 1) {
+    body([](uint8_t* d, const uint8_t* s) { d[0] = s[0]; });
+  } else if (c == 3) {
+    body([](uint8_t* d, const uint8_t* s) {
+      d[0] = s[0];
+      d[1] = s[1];
+      d[2] = s[2];
+    });
+  } else {
+    body([c](uint8_t* d, const uint8_t* s) { std::memcpy(d, s, c); });
+  }
+}
+
+struct Raster {
+  const uint8_t* data;
+  int w, h, c;
+};
+
+int IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int min) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  if (v != std::floor(v) || v < min || v > 1 << 30) {
+    throw Napi::RangeError::New(info.Env(), std::string(name) + " must be an integer >= " + std::to_string(min) +
+                                                ", got " + std::to_string(v));
+  }
+  return static_cast<int>(v);
+}
+
+// Arguments (src: Uint8Array, width, height, channels): the source raster, its byte length checked.
+Raster RasterArg(const Napi::CallbackInfo& info) {
+  if (info.Length() < 4 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(info.Env(), "expected (src: Uint8Array, width, height, channels, ...)");
+  }
+  const auto src = info[0].As<Napi::Uint8Array>();
+  Raster r{src.Data(), IntArg(info, 1, "width", 1), IntArg(info, 2, "height", 1), IntArg(info, 3, "channels", 1)};
+  const size_t want = static_cast<size_t>(r.w) * r.h * r.c;
+  if (src.ElementLength() != want) {
+    throw Napi::RangeError::New(info.Env(), "src holds " + std::to_string(src.ElementLength()) + " bytes, expected " +
+                                                std::to_string(r.h) + "x" + std::to_string(r.w) + "x" +
+                                                std::to_string(r.c) + " = " + std::to_string(want));
+  }
+  return r;
+}
+
+// resizeBilinear(src, w, h, c, outW, outH): PIL Image.resize(BILINEAR): x pass (rounded to 8 bits), then y pass; a
+// pass is skipped when its axis keeps its size.
+Napi::Value ResizeBilinear(const Napi::CallbackInfo& info) {
+  const Raster r = RasterArg(info);
+  const int ow = IntArg(info, 4, "outWidth", 1);
+  const int oh = IntArg(info, 5, "outHeight", 1);
+  auto out = Napi::Uint8Array::New(info.Env(), static_cast<size_t>(ow) * oh * r.c);
+  if (ow == r.w && oh == r.h) {
+    std::memcpy(out.Data(), r.data, out.ElementLength());
+  } else if (oh == r.h) {
+    PassX(r.data, r.w, r.h, r.c, ow, out.Data());
+  } else if (ow == r.w) {
+    PassY(r.data, r.w, r.h, r.c, oh, out.Data());
+  } else {
+    std::vector<uint8_t> mid(static_cast<size_t>(ow) * r.h * r.c);
+    PassX(r.data, r.w, r.h, r.c, ow, mid.data());
+    PassY(mid.data(), ow, r.h, r.c, oh, out.Data());
+  }
+  return out;
+}
+
+// PIL's nearest source index along one axis: floor((o + 0.5) * in / out), accumulated in double as PIL does.
+std::vector<int> NearestIndex(int in_size, int out_size) {
+  std::vector<int> idx(out_size);
+  const double step = static_cast<double>(in_size) / out_size;
+  double pos = step * 0.5;
+  for (int o = 0; o < out_size; o++) {
+    const int v = static_cast<int>(std::floor(pos));
+    idx[o] = v < in_size - 1 ? v : in_size - 1;
+    pos += step;
+  }
+  return idx;
+}
+
+// resizeNearest(src, w, h, c, outW, outH): PIL resize(NEAREST).
+Napi::Value ResizeNearest(const Napi::CallbackInfo& info) {
+  const Raster r = RasterArg(info);
+  const int ow = IntArg(info, 4, "outWidth", 1);
+  const int oh = IntArg(info, 5, "outHeight", 1);
+  auto out = Napi::Uint8Array::New(info.Env(), static_cast<size_t>(ow) * oh * r.c);
+  const std::vector<int> xs = NearestIndex(r.w, ow);
+  const std::vector<int> ys = NearestIndex(r.h, oh);
+  uint8_t* dst = out.Data();
+  for (int y = 0; y < oh; y++) {
+    const uint8_t* row = r.data + static_cast<size_t>(ys[y]) * r.w * r.c;
+    uint8_t* drow = dst + static_cast<size_t>(y) * ow * r.c;
+    ForChannels(r.c, [&](auto copy) {
+      for (int x = 0; x < ow; x++) copy(drow + x * r.c, row + xs[x] * r.c);
+    });
+  }
+  return out;
+}
+
+// flipHorizontal(src, w, h, c): mirrors every row.
+Napi::Value FlipHorizontal(const Napi::CallbackInfo& info) {
+  const Raster r = RasterArg(info);
+  auto out = Napi::Uint8Array::New(info.Env(), static_cast<size_t>(r.w) * r.h * r.c);
+  uint8_t* dst = out.Data();
+  for (int y = 0; y < r.h; y++) {
+    const uint8_t* row = r.data + static_cast<size_t>(y) * r.w * r.c;
+    uint8_t* drow = dst + static_cast<size_t>(y) * r.w * r.c;
+    ForChannels(r.c, [&](auto copy) {
+      for (int x = 0; x < r.w; x++) copy(drow + (r.w - 1 - x) * r.c, row + x * r.c);
+    });
+  }
+  return out;
+}
+
+// decodeJpeg(bytes: Uint8Array, grey: boolean): Promise<{data, width, height, channels} | undefined>. Decodes on the
+// libuv thread pool. RGB output (grey expanded) unless `grey` and the file is greyscale; undefined for CMYK/YCCK
+// files (the caller decodes those another way). Any libjpeg warning (a truncated file) is an error, as PIL's default.
+class JpegDecode : public Napi::AsyncWorker {
+ public:
+  JpegDecode(Napi::Env env, const uint8_t* bytes, size_t n, bool grey)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), bytes_(bytes, bytes + n), grey_(grey) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    tjhandle tj = tjInitDecompress();
+    if (tj == nullptr) return SetError("cannot start the JPEG decoder");
+    int w = 0, h = 0, subsamp = 0, colorspace = 0;
+    if (tjDecompressHeader3(tj, bytes_.data(), bytes_.size(), &w, &h, &subsamp, &colorspace) != 0) {
+      const std::string msg = tjGetErrorStr2(tj);
+      tjDestroy(tj);
+      return SetError(msg);
+    }
+    if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
+      tjDestroy(tj);
+      unsupported_ = true;
+      return;
+    }
+    channels_ = grey_ && colorspace == TJCS_GRAY ? 1 : 3;
+    width_ = w;
+    height_ = h;
+    pixels_.resize(static_cast<size_t>(w) * h * channels_);
+    const int rc = tjDecompress2(tj, bytes_.data(), bytes_.size(), pixels_.data(), w, 0, h,
+                                 channels_ == 1 ? TJPF_GRAY : TJPF_RGB, 0);
+    if (rc != 0) {
+      const std::string msg = tjGetErrorStr2(tj);
+      tjDestroy(tj);
+      return SetError(msg);
+    }
+    tjDestroy(tj);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (unsupported_) return deferred_.Resolve(env.Undefined());
+    auto data = Napi::Uint8Array::New(env, pixels_.size());
+    std::memcpy(data.Data(), pixels_.data(), pixels_.size());
+    auto out = Napi::Object::New(env);
+    out.Set("data", data);
+    out.Set("width", width_);
+    out.Set("height", height_);
+    out.Set("channels", channels_);
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<uint8_t> bytes_;
+  std::vector<uint8_t> pixels_;
+  bool grey_;
+  bool unsupported_ = false;
+  int width_ = 0, height_ = 0, channels_ = 3;
+};
+
+Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
+  if (info.Length() < 2 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || !info[1].IsBoolean()) {
+    throw Napi::TypeError::New(info.Env(), "expected (bytes: Uint8Array, grey: boolean)");
+  }
+  const auto bytes = info[0].As<Napi::Uint8Array>();
+  if (bytes.ElementLength() == 0) throw Napi::Error::New(info.Env(), "the file is empty");
+  auto* job = new JpegDecode(info.Env(), bytes.Data(), bytes.ElementLength(), info[1].As<Napi::Boolean>());
+  Napi::Promise p = job->Promise();
+  job->Queue();
+  return p;
+}
+
+uint32_t Be32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) |
+         p[3];
+}
+
+int Paeth(int a, int b, int c) {
+  const int p = a + b - c;
+  const int pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+// decodeIndexPng(bytes): {data, width, height} for a non-interlaced grey or palette PNG of 1/2/4/8 bits, its samples
+// as one byte per pixel (indices, never colours); undefined for any other kind of PNG (the caller's general decoder
+// reports or handles those). Chunk CRCs and the zlib stream are checked; damage throws naming what is wrong.
+Napi::Value DecodeIndexPng(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, "expected (bytes: Uint8Array)");
+  }
+  const auto arr = info[0].As<Napi::Uint8Array>();
+  const uint8_t* b = arr.Data();
+  const size_t n = arr.ElementLength();
+  static const uint8_t kSig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+  if (n < 8 || std::memcmp(b, kSig, 8) != 0) throw Napi::Error::New(env, "not a PNG file (wrong signature)");
+  uint32_t w = 0, h = 0;
+  int depth = 0, type = -1, interlace = 0;
+  std::vector<uint8_t> idat;
+  bool end = false;
+  for (size_t pos = 8; pos < n && !end;) {
+    if (pos + 12 > n) throw Napi::Error::New(env, "truncated PNG chunk");
+    const uint32_t len = Be32(b + pos);
+    if (len > n - pos - 12) throw Napi::Error::New(env, "truncated PNG chunk");
+    const uint8_t* tag = b + pos + 4;
+    const uint8_t* body = b + pos + 8;
+    const uint32_t crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0), tag, len + 4));
+    if (crc != Be32(body + len)) {
+      throw Napi::Error::New(env, "CRC mismatch in the " + std::string(reinterpret_cast<const char*>(tag), 4) +
+                                      " chunk");
+    }
+    if (std::memcmp(tag, "IHDR", 4) == 0 && len >= 13) {
+      w = Be32(body);
+      h = Be32(body + 4);
+      depth = body[8];
+      type = body[9];
+      interlace = body[12];
+    } else if (std::memcmp(tag, "IDAT", 4) == 0) {
+      idat.insert(idat.end(), body, body + len);
+    } else if (std::memcmp(tag, "IEND", 4) == 0) {
+      end = true;
+    }
+    pos += 12 + len;
+  }
+  if ((type != 0 && type != 3) || (depth != 1 && depth != 2 && depth != 4 && depth != 8) || interlace != 0) {
+    return env.Undefined();
+  }
+  if (w == 0 || h == 0 || w > (1u << 20) || h > (1u << 20)) throw Napi::Error::New(env, "bad PNG size");
+  if (!end) throw Napi::Error::New(env, "truncated PNG (no IEND chunk)");
+  const size_t stride = (static_cast<size_t>(w) * depth + 7) / 8;
+  std::vector<uint8_t> raw((stride + 1) * h);
+  uLongf raw_len = raw.size();
+  const int zrc = uncompress(raw.data(), &raw_len, idat.data(), idat.size());
+  if (zrc != Z_OK || raw_len != raw.size()) {
+    throw Napi::Error::New(env, zrc == Z_OK ? "PNG image data is shorter than its size" : "PNG image data is damaged");
+  }
+  // Unfilter in place; 1-channel PNGs filter with a left neighbour one byte away.
+  std::vector<uint8_t> prev(stride, 0);
+  for (uint32_t y = 0; y < h; y++) {
+    uint8_t* row = raw.data() + y * (stride + 1);
+    const int filter = row[0];
+    uint8_t* cur = row + 1;
+    for (size_t i = 0; i < stride; i++) {
+      const int a = i > 0 ? cur[i - 1] : 0;
+      const int up = prev[i];
+      const int c = i > 0 ? prev[i - 1] : 0;
+      switch (filter) {
+        case 0: break;
+        case 1: cur[i] = static_cast<uint8_t>(cur[i] + a); break;
+        case 2: cur[i] = static_cast<uint8_t>(cur[i] + up); break;
+        case 3: cur[i] = static_cast<uint8_t>(cur[i] + ((a + up) >> 1)); break;
+        case 4: cur[i] = static_cast<uint8_t>(cur[i] + Paeth(a, up, c)); break;
+        default: throw Napi::Error::New(env, "bad PNG row filter " + std::to_string(filter));
+      }
+    }
+    std::memcpy(prev.data(), cur, stride);
+  }
+  auto data = Napi::Uint8Array::New(env, static_cast<size_t>(w) * h);
+  uint8_t* dst = data.Data();
+  const int per_byte = 8 / depth;
+  const int value_mask = (1 << depth) - 1;
+  for (uint32_t y = 0; y < h; y++) {
+    const uint8_t* cur = raw.data() + y * (stride + 1) + 1;
+    uint8_t* drow = dst + static_cast<size_t>(y) * w;
+    if (depth == 8) {
+      std::memcpy(drow, cur, w);
+      continue;
+    }
+    for (uint32_t x = 0; x < w; x++) {
+      const int shift = 8 - depth * (static_cast<int>(x % per_byte) + 1);
+      drow[x] = static_cast<uint8_t>((cur[x / per_byte] >> shift) & value_mask);
+    }
+  }
+  auto out = Napi::Object::New(env);
+  out.Set("data", data);
+  out.Set("width", w);
+  out.Set("height", h);
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("resizeBilinear", Napi::Function::New(env, ResizeBilinear));
+  exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearest));
+  exports.Set("flipHorizontal", Napi::Function::New(env, FlipHorizontal));
+  exports.Set("decodeJpeg", Napi::Function::New(env, DecodeJpeg));
+  exports.Set("decodeIndexPng", Napi::Function::New(env, DecodeIndexPng));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tasksr_image, Init)

@@ -1,0 +1,67 @@
+/**
+ * The pixel-kernel addon of the input pipeline (build/Release/tasksr_image.node, native/image/image.cc): JPEG and
+ * index-PNG decoding, PIL-exact resampling and flips. It holds no state and needs no libtorch, so data worker threads load it as well as the main
+ * thread. Loaded on first use.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TasksrError } from "../errors.js";
+
+export interface PixelKernels {
+  /** [h, w, c] -> [outH, outW, c], PIL bilinear (antialiased when shrinking). */
+  resizeBilinear(src: Uint8Array, w: number, h: number, c: number, outW: number, outH: number): Uint8Array;
+  /** [h, w, c] -> [outH, outW, c], PIL nearest. */
+  resizeNearest(src: Uint8Array, w: number, h: number, c: number, outW: number, outH: number): Uint8Array;
+  /**
+   * Decodes a JPEG with libjpeg-turbo on the thread pool: RGB, or 1 channel when `grey` and the file is grey;
+   * undefined for CMYK/YCCK files. Rejects damaged or truncated files.
+   */
+  decodeJpeg(
+    bytes: Uint8Array,
+    grey: boolean,
+  ): Promise<{ data: Uint8Array; width: number; height: number; channels: 1 | 3 } | undefined>;
+  /**
+   * A non-interlaced grey or palette PNG of 1-8 bits as one byte per pixel (its indices); undefined for any other
+   * PNG. Throws on a wrong signature, a CRC mismatch or damaged image data.
+   */
+  decodeIndexPng(bytes: Uint8Array): { data: Uint8Array; width: number; height: number } | undefined;
+  /** [h, w, c] mirrored left-right. */
+  flipHorizontal(src: Uint8Array, w: number, h: number, c: number): Uint8Array;
+}
+
+/** Absolute path of the compiled addon inside this package. */
+export const pixelAddonPath = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "..",
+  "build",
+  "Release",
+  "tasksr_image.node",
+);
+
+let kernels: PixelKernels | undefined;
+
+export function pixels(): PixelKernels {
+  if (kernels) return kernels;
+  if (!existsSync(pixelAddonPath)) {
+    throw new TasksrError(
+      "E_NATIVE_MISSING",
+      `the pixel kernels are not built (${pixelAddonPath} does not exist). Run \`npm run setup\` in the tasksr ` +
+        "folder (it builds both native addons), or `tasksr doctor` to see what is missing",
+    );
+  }
+  try {
+    kernels = createRequire(import.meta.url)(pixelAddonPath) as PixelKernels;
+  } catch (err) {
+    throw new TasksrError(
+      "E_NATIVE_MISSING",
+      `the pixel kernels at ${pixelAddonPath} failed to load: ${(err as Error).message}; rebuild with ` +
+        "`node scripts/build-native.mjs --force`",
+      { cause: err },
+    );
+  }
+  return kernels;
+}
