@@ -31,6 +31,8 @@ export const ErrorCodes = {
   E_RUN_FOLDER: "run folder in use or not owned by tasksr",
   /** Distributed training failed: a bad launcher environment, a peer that died or timed out, a build without c10d. */
   E_DIST: "distributed training failed",
+  /** A data worker thread could not start or died while loading a batch. */
+  E_DATA_WORKER: "data worker thread failed",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -274,7 +275,13 @@ class JpegDecode : public Napi::AsyncWorker {
     channels_ = grey_ && colorspace == TJCS_GRAY ? 1 : 3;
     width_ = w;
     height_ = h;
-    pixels_.resize(static_cast<size_t>(w) * h * channels_);
+    // Off the JS thread no exception may escape: a header claiming a huge image is an error, not a crash.
+    try {
+      pixels_.resize(static_cast<size_t>(w) * h * channels_);
+    } catch (const std::bad_alloc&) {
+      tjDestroy(tj);
+      return SetError("cannot allocate " + std::to_string(w) + "x" + std::to_string(h) + " pixels");
+    }
     const int rc = tjDecompress2(tj, bytes_.data(), bytes_.size(), pixels_.data(), w, 0, h,
                                  channels_ == 1 ? TJPF_GRAY : TJPF_RGB, 0);
     if (rc != 0) {
@@ -285,20 +292,30 @@ class JpegDecode : public Napi::AsyncWorker {
     tjDestroy(tj);
   }
 
+  // A worker thread terminated while the decode ran completes it in an environment that can no longer run JS: its
+  // calls fail and throw, and nothing may leave these callbacks (an escaping exception aborts the process).
   void OnOK() override {
-    Napi::Env env = Env();
-    if (unsupported_) return deferred_.Resolve(env.Undefined());
-    auto data = Napi::Uint8Array::New(env, pixels_.size());
-    std::memcpy(data.Data(), pixels_.data(), pixels_.size());
-    auto out = Napi::Object::New(env);
-    out.Set("data", data);
-    out.Set("width", width_);
-    out.Set("height", height_);
-    out.Set("channels", channels_);
-    deferred_.Resolve(out);
+    try {
+      Napi::Env env = Env();
+      if (unsupported_) return deferred_.Resolve(env.Undefined());
+      auto data = Napi::Uint8Array::New(env, pixels_.size());
+      std::memcpy(data.Data(), pixels_.data(), pixels_.size());
+      auto out = Napi::Object::New(env);
+      out.Set("data", data);
+      out.Set("width", width_);
+      out.Set("height", height_);
+      out.Set("channels", channels_);
+      deferred_.Resolve(out);
+    } catch (const Napi::Error&) {
+    }
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
+  }
 
  private:
   Napi::Promise::Deferred deferred_;
@@ -431,12 +448,27 @@ Napi::Value DecodeIndexPng(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Turns C++ exceptions other than Napi::Error (std::bad_alloc from a huge image) into JS errors: node-addon-api
+// converts only its own.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), "out of memory for the image");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("resizeBilinear", Napi::Function::New(env, ResizeBilinear));
-  exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearest));
-  exports.Set("flipHorizontal", Napi::Function::New(env, FlipHorizontal));
-  exports.Set("decodeJpeg", Napi::Function::New(env, DecodeJpeg));
-  exports.Set("decodeIndexPng", Napi::Function::New(env, DecodeIndexPng));
+  exports.Set("resizeBilinear", Napi::Function::New(env, Guarded<ResizeBilinear>));
+  exports.Set("resizeNearest", Napi::Function::New(env, Guarded<ResizeNearest>));
+  exports.Set("flipHorizontal", Napi::Function::New(env, Guarded<FlipHorizontal>));
+  exports.Set("decodeJpeg", Napi::Function::New(env, Guarded<DecodeJpeg>));
+  exports.Set("decodeIndexPng", Napi::Function::New(env, Guarded<DecodeIndexPng>));
   return exports;
 }
 

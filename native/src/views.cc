@@ -144,12 +144,19 @@ void registerViews(Registry& r) {
   });
 
   // ---- conversion and copies ----
-  // to(t, dtype?, device?, copy): returns t itself (a new handle sharing storage) when nothing changes.
+  // to(t, dtype?, device?, copy, nonBlocking?): returns t itself (a new handle sharing storage) when nothing changes.
+  // nonBlocking copies from pinned host memory to CUDA asynchronously on the current stream.
   r.def("to", [](const Napi::CallbackInfo& info) {
     const at::Tensor& t = T(info, 0);
     const auto dtype = OptDt(info, 1).value_or(t.scalar_type());
     const at::Device dev = Absent(info, 2) ? t.device() : Dev(info, 2);
-    return wrap(info.Env(), t.to(dev, dtype, /*non_blocking=*/false, /*copy=*/B(info, 3)));
+    const bool non_blocking = !Absent(info, 4) && B(info, 4);
+    return wrap(info.Env(), t.to(dev, dtype, non_blocking, /*copy=*/B(info, 3)));
+  });
+  // A copy in page-locked host memory (needs a CUDA build), the source of asynchronous host-to-device copies.
+  r.def("pinMemory", [](const Napi::CallbackInfo& info) { return wrap(info.Env(), T(info, 0).pin_memory()); });
+  r.def("isPinned", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Boolean::New(info.Env(), T(info, 0).is_pinned());
   });
   r.def("copy_", [](const Napi::CallbackInfo& info) -> Napi::Value {
     T(info, 0).copy_(T(info, 1));

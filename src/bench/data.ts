@@ -1,83 +1,220 @@
 /**
  * Data-pipeline benchmark: images per second through each task's training input pipeline as the trainer builds it
- * (dataset decode -> train transform preset -> collate into tensors, by the DataLoader with its prefetch), on the
- * synthetic datasets. The trees are generated once into a cache folder and reused.
+ * (dataset decode -> train transform preset -> collate into tensors, by the DataLoader with its prefetch and worker
+ * threads), against the same pipeline in PyTorch (tools/bench/data_torch.py: PIL, torchvision, torch DataLoader) with
+ * the same number of workers, in the same run.
+ *
+ * Configs: the real-size ones (default) run on 640x480 JPEGs with masks and boxes (data_trees.ts) with the trainer's
+ * reference sizes (classification resize 256 + crop 224, segmentation resize 520 + crop 480, detection flip only);
+ * the `synthetic-*` ones on the small synthetic sets at their native size (tasksr side only). `overlap` runs the
+ * segmentation loader beside a stand-in training step that holds the main thread.
  */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createDataset } from "../data/datasets/registry.js";
 import { type Batch, collateFor, disposeBatch } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
 import { ensureSynthetic } from "../data/synthetic/index.js";
-import type { Transform } from "../data/transforms/compose.js";
-import { classificationPreset, detectionPreset, segmentationPreset } from "../data/transforms/presets.js";
-import type { Target } from "../data/types.js";
+import { type PresetOptions, presetFor } from "../data/transforms/presets.js";
+import type { Dataset, Target, Task } from "../data/types.js";
+import { TasksrError } from "../errors.js";
+import { ensureRealSizeTree } from "./data_trees.js";
+import { findTorchPython } from "./engine.js";
 
-export const DATA_BENCH_CONFIGS = ["classification", "segmentation", "detection"] as const;
+export const DATA_BENCH_CONFIGS = [
+  "classification",
+  "segmentation",
+  "detection",
+  "synthetic-classification",
+  "synthetic-segmentation",
+  "synthetic-detection",
+] as const;
 export type DataBenchConfig = (typeof DATA_BENCH_CONFIGS)[number];
+
+const TORCH_SCRIPT = join(fileURLToPath(new URL("../../..", import.meta.url)), "tools", "bench", "data_torch.py");
 
 export interface DataBenchOptions {
   configs: readonly DataBenchConfig[];
-  /** Folder holding the generated trees (one sub-folder per task). */
+  /** Folder holding the generated trees. */
   cacheDir: string;
-  /** Training images per task (one timed epoch). */
+  /** Images per tree (one timed epoch). */
   images: number;
   batchSize: number;
-  /** Batches in flight ahead of the consumer (the trainer's `data.prefetch`, default 2). */
+  /** Batches in flight ahead of the consumer, per worker with workers (the trainer's `data.prefetch`). */
   prefetch: number;
+  /** Worker-thread counts to measure (PyTorch: num_workers). */
+  workers: readonly number[];
+  /** Run the PyTorch side (when tools/bench/data_torch.py and a Python with torch exist). */
+  torch: boolean;
+  /** Stand-in step of the overlap measurement in ms per batch (none when undefined). */
+  stepMs?: number;
+  /** Worker threads of the overlap measurement. */
+  overlapWorkers: number;
+  onRow?: (row: DataBenchRow) => void;
 }
 
 export interface DataBenchRow {
   name: DataBenchConfig;
+  workers: number;
   images: number;
   seconds: number;
   images_per_s: number;
+  torch_images_per_s: number | null;
+  ratio: number | null;
 }
 
-/** The training transform of each task at the synthetic data's native size (what configs/synthetic use). */
-function trainTransform(task: DataBenchConfig, size: number): Transform {
-  switch (task) {
-    case "classification":
-      return classificationPreset("train", { resize: size, crop: size });
-    case "segmentation":
-      return segmentationPreset("train", { resize: size, crop: size });
-    case "detection":
-      return detectionPreset("train");
+export interface OverlapResult {
+  config: "segmentation";
+  workers: number;
+  step_ms: number;
+  /** Throughput of the loader beside the step. */
+  images_per_s: number;
+  /** min(loader alone, step alone). */
+  ideal_images_per_s: number;
+  loader_images_per_s: number;
+  step_images_per_s: number;
+}
+
+export interface DataBenchResult {
+  configs: DataBenchRow[];
+  overlap: OverlapResult | null;
+  torch: string | null;
+}
+
+interface Pipeline {
+  task: Task;
+  dataset: Dataset;
+  preset: PresetOptions;
+  /** Arguments of the PyTorch script; undefined for tasksr-only configs. */
+  torchArgs?: string[];
+}
+
+async function pipeline(name: DataBenchConfig, o: DataBenchOptions): Promise<Pipeline> {
+  if (name.startsWith("synthetic-")) {
+    const task = name.slice("synthetic-".length) as Task;
+    // The smallest validation split each generator accepts: only the training split is timed.
+    const synth = await ensureSynthetic(task, join(o.cacheDir, task), { train: o.images, val: 10 });
+    const size = (synth.options as { size: number }).size;
+    const dataset = await createDataset(synth.train, { where: `bench.${name}` });
+    return { task, dataset, preset: task === "detection" ? {} : { resize: size, crop: size } };
+  }
+  const task = name as Task;
+  const tree = await ensureRealSizeTree(join(o.cacheDir, `real-size-${o.images}`), o.images);
+  const dataset = await createDataset(tree[task], { where: `bench.${name}` });
+  const preset =
+    task === "classification" ? { resize: 256, crop: 224 } : task === "segmentation" ? { resize: 520, crop: 480 } : {};
+  const root = task === "classification" ? tree.classification.root : tree.root;
+  const torchArgs = [
+    "--task",
+    task,
+    "--root",
+    root,
+    "--resize",
+    String(preset.resize ?? 0),
+    "--crop",
+    String(preset.crop ?? 0),
+  ];
+  if (task === "detection")
+    torchArgs.push("--images-dir", tree.detection.images, "--annotations", tree.detection.annotations);
+  return { task, dataset, preset, torchArgs };
+}
+
+/** Busy-waits `ms` on the main thread: a training step as the loader sees it. */
+function holdMainThread(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spin
   }
 }
 
-async function benchOne(task: DataBenchConfig, o: DataBenchOptions): Promise<DataBenchRow> {
-  // The smallest validation split each generator accepts: only the training split is timed.
-  const synth = await ensureSynthetic(task, join(o.cacheDir, task), { train: o.images, val: 10 });
-  const size = (synth.options as { size: number }).size;
-  const dataset = await createDataset(synth.train, { where: `bench.${task}` });
-  const loader = new DataLoader<Target, Batch>(dataset, {
+async function timeOurs(p: Pipeline, workers: number, o: DataBenchOptions, stepMs = 0) {
+  const loader = new DataLoader<Target, Batch>(p.dataset, {
     batchSize: o.batchSize,
-    collate: collateFor(task, { scale: 4 }),
-    transform: trainTransform(task, size),
+    collate: collateFor(p.task, { scale: 4 }),
+    transform: presetFor(p.task, "train", p.preset),
     shuffle: true,
     seed: 0,
     dropLast: false,
     prefetch: o.prefetch,
+    workers,
     // As the trainer: detection batches come from aspect-ratio groups.
-    groupFactor: task === "detection" ? 3 : undefined,
+    groupFactor: p.task === "detection" ? 3 : undefined,
   });
-  // Warm-up (decoder start-up, first allocations), not timed.
-  for await (const b of loader.epoch(0)) {
-    disposeBatch(b);
-    break;
+  try {
+    // Warm-up (worker start, decoder start-up, first allocations), not timed.
+    for await (const b of loader.epoch(0)) {
+      disposeBatch(b);
+      break;
+    }
+    let images = 0;
+    const t0 = performance.now();
+    for await (const b of loader.epoch(1)) {
+      images += b.ids.length;
+      disposeBatch(b);
+      if (stepMs > 0) holdMainThread(stepMs);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return { images, seconds, images_per_s: images / seconds };
+  } finally {
+    await loader.close();
   }
-  let images = 0;
-  const t0 = performance.now();
-  for await (const b of loader.epoch(1)) {
-    images += b.ids.length;
-    disposeBatch(b);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  return { name: task, images, seconds, images_per_s: images / seconds };
 }
 
-export async function runDataBench(o: DataBenchOptions): Promise<DataBenchRow[]> {
+function timeTorch(python: string, p: Pipeline, workers: number, o: DataBenchOptions): { ips: number; torch: string } {
+  const args = [TORCH_SCRIPT, ...p.torchArgs!, "--batch", String(o.batchSize), "--workers", String(workers)];
+  args.push("--prefetch", String(o.prefetch));
+  const r = spawnSync(python, args, { encoding: "utf8", maxBuffer: 1 << 24 });
+  const line = r.stdout
+    ?.trim()
+    .split("\n")
+    .findLast((l) => l.startsWith("{"));
+  if (r.status !== 0 || line === undefined) {
+    throw new TasksrError("E_CLI_ARG", `bench data: ${python} ${args.join(" ")} failed:\n${r.stderr ?? ""}`);
+  }
+  const j = JSON.parse(line) as { images_per_s: number; torch: string };
+  return { ips: j.images_per_s, torch: j.torch };
+}
+
+export async function runDataBench(o: DataBenchOptions): Promise<DataBenchResult> {
+  const python = o.torch && existsSync(TORCH_SCRIPT) ? findTorchPython() : undefined;
+  let torchVersion: string | null = null;
   const rows: DataBenchRow[] = [];
-  for (const task of o.configs) rows.push(await benchOne(task, o));
-  return rows;
+  const pipelines = new Map<DataBenchConfig, Pipeline>();
+  for (const name of o.configs) {
+    const p = await pipeline(name, o);
+    pipelines.set(name, p);
+    for (const workers of o.workers) {
+      const ours = await timeOurs(p, workers, o);
+      const t = python && p.torchArgs ? timeTorch(python, p, workers, o) : undefined;
+      if (t) torchVersion = t.torch;
+      const row: DataBenchRow = {
+        name,
+        workers,
+        ...ours,
+        torch_images_per_s: t?.ips ?? null,
+        ratio: t ? ours.images_per_s / t.ips : null,
+      };
+      rows.push(row);
+      o.onRow?.(row);
+    }
+  }
+  let overlap: OverlapResult | null = null;
+  if (o.stepMs !== undefined) {
+    const p = pipelines.get("segmentation") ?? (await pipeline("segmentation", o));
+    const alone = await timeOurs(p, o.overlapWorkers, o);
+    const beside = await timeOurs(p, o.overlapWorkers, o, o.stepMs);
+    const step = (o.batchSize * 1000) / o.stepMs;
+    overlap = {
+      config: "segmentation",
+      workers: o.overlapWorkers,
+      step_ms: o.stepMs,
+      images_per_s: beside.images_per_s,
+      ideal_images_per_s: Math.min(alone.images_per_s, step),
+      loader_images_per_s: alone.images_per_s,
+      step_images_per_s: step,
+    };
+  }
+  return { configs: rows, overlap, torch: torchVersion };
 }

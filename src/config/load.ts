@@ -222,8 +222,10 @@ export function configHash(c: RunConfig): string {
       : Array.isArray(v)
         ? v.map(canon)
         : v;
+  // data.workers changes where batches are made, never what they hold.
+  const { workers: _, ...data } = c.data;
   return createHash("sha256")
-    .update(JSON.stringify(canon(c)))
+    .update(JSON.stringify(canon({ ...c, data })))
     .digest("hex")
     .slice(0, 16);
 }

@@ -137,8 +137,14 @@ export const DataConfig = z.strictObject({
   val: DatasetConfig,
   /** Transform preset options (sizes); presets reproduce A3 by default. */
   transforms: z.record(z.string(), z.unknown()).default({}),
-  /** Background batches in flight. */
+  /** Background batches in flight (per worker thread with workers). */
   prefetch: z.number().int().min(0).default(2),
+  /**
+   * Worker threads that decode, augment and assemble batches off the main thread (data.md); 0 loads on the main
+   * thread. Default: cores per process - 1. Batches are the same for any value, so it is left out of the config hash
+   * and may change on resume.
+   */
+  workers: z.number().int().min(0).optional(),
   /** Use a fixed random subset of this many training images (seeded by train.seed), for quick runs. */
   trainLimit: count.optional(),
   /**

@@ -125,7 +125,9 @@ export interface NativeApi {
   tril(t: H, k: number): H;
   triu(t: H, k: number): H;
   unfold(t: H, dim: number, size: number, step: number): H;
-  to(t: H, dtype: number | undefined, device: string | undefined, copy: boolean): H;
+  to(t: H, dtype: number | undefined, device: string | undefined, copy: boolean, nonBlocking?: boolean): H;
+  pinMemory(t: H): H;
+  isPinned(t: H): boolean;
   copy_(t: H, src: H): void;
   fill_(t: H, v: Num): void;
   zero_(t: H): void;

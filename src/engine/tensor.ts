@@ -150,13 +150,29 @@ export class Tensor {
   // ---------------------------------------------------------------------------------------------------------------
   // Conversion
   // ---------------------------------------------------------------------------------------------------------------
-  /** Converts dtype and/or device: `t.to("cuda")`, `t.to("float16")`, `t.to({dtype, device})`. */
-  to(target: DType | string | { dtype?: DType; device?: string; copy?: boolean }): Tensor {
-    const o =
+  /**
+   * Converts dtype and/or device: `t.to("cuda")`, `t.to("float16")`, `t.to({dtype, device})`. `nonBlocking` copies a
+   * pinned host tensor to CUDA asynchronously (PyTorch's non_blocking=True).
+   */
+  to(target: DType | string | { dtype?: DType; device?: string; copy?: boolean; nonBlocking?: boolean }): Tensor {
+    const o: { dtype?: DType; device?: string; copy?: boolean; nonBlocking?: boolean } =
       typeof target === "string" ? (target in DTYPE_CODE ? { dtype: target as DType } : { device: target }) : target;
     return new Tensor(
-      N.to(this.#h, o.dtype === undefined ? undefined : DTYPE_CODE[o.dtype], o.device, o.copy ?? false),
+      N.to(
+        this.#h,
+        o.dtype === undefined ? undefined : DTYPE_CODE[o.dtype],
+        o.device,
+        o.copy ?? false,
+        o.nonBlocking ?? false,
+      ),
     );
+  }
+  /** A copy in page-locked host memory, for asynchronous copies to CUDA (needs a CUDA build of libtorch). */
+  pinMemory(): Tensor {
+    return new Tensor(N.pinMemory(this.#h));
+  }
+  get isPinned(): boolean {
+    return N.isPinned(this.#h);
   }
   cpu(): Tensor {
     return this.to({ device: "cpu" });

@@ -13,7 +13,7 @@ import { noGrad } from "../engine/autograd.js";
 import * as F from "../engine/functional.js";
 import type { Tensor } from "../engine/tensor.js";
 import { PRIMARY_METRIC } from "../report/settings.js";
-import { evalDegradation, presets } from "../train/build.js";
+import { dataWorkers, evalDegradation, presets } from "../train/build.js";
 import { evaluatePipeline } from "../train/evaluate.js";
 import { flatEval } from "../train/trainer.js";
 import type { EvalPlan, PipelineInput } from "./plan.js";
@@ -73,23 +73,29 @@ export async function evaluatePlan(plan: EvalPlan, o: EvaluateOptions): Promise<
     collate: collateFor(cfg.task, { device: o.device, scale: cfg.scale }),
     transform: presets(cfg).val,
     prefetch: cfg.data.prefetch,
+    workers: dataWorkers(cfg),
   });
   const toInput = inputFn(plan.input, cfg);
   const inputName = plan.input.kind === "interpolate" ? plan.input.mode : plan.input.kind;
   const vis = o.visualize
     ? new Visualizer({ ...o.visualize, classes: plan.val.classes, inputName }, plan.task.adapter.net)
     : undefined;
-  const result = await evaluatePipeline({
-    batches: loader.epoch(0),
-    degrade: evalDegradation(cfg),
-    input: (lr, batch) => toInput(lr, batch.hr),
-    observe: vis ? (lr, x, batch) => vis.capture(lr, x, batch) : undefined,
-    evaluator: plan.task.adapter.evaluator(),
-    psnr: plan.input.kind === "hr" ? undefined : cfg.eval.psnr,
-    ssim: cfg.eval.ssim,
-    scale: cfg.scale,
-    onProgress: (n) => o.onProgress?.(n, plan.val.length),
-  });
+  let result: Awaited<ReturnType<typeof evaluatePipeline>>;
+  try {
+    result = await evaluatePipeline({
+      batches: loader.epoch(0),
+      degrade: evalDegradation(cfg),
+      input: (lr, batch) => toInput(lr, batch.hr),
+      observe: vis ? (lr, x, batch) => vis.capture(lr, x, batch) : undefined,
+      evaluator: plan.task.adapter.evaluator(),
+      psnr: plan.input.kind === "hr" ? undefined : cfg.eval.psnr,
+      ssim: cfg.eval.ssim,
+      scale: cfg.scale,
+      onProgress: (n) => o.onProgress?.(n, plan.val.length),
+    });
+  } finally {
+    await loader.close();
+  }
   const report: EvalReport = {
     setting: plan.setting,
     ...(plan.runDir ? { run: plan.runDir } : {}),

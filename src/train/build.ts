@@ -2,6 +2,7 @@
  * Builds every part of a run from its validated config: datasets and loaders, LR synthesis, the SR and task
  * networks (with their weights), the task adapter, the recipe, optimizers with per-group schedules and steppers.
  */
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { RECIPE_NETS } from "../config/load.js";
 import type { OptimConfig as OptimizerConfig, RunConfig, ScheduleConfig } from "../config/schema.js";
@@ -13,7 +14,7 @@ import { type Batch, collateFor } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
 import type { Shard } from "../data/loader/sampler.js";
 import type { Transform } from "../data/transforms/compose.js";
-import { classificationPreset, detectionPreset, segmentationPreset } from "../data/transforms/presets.js";
+import { presetFor } from "../data/transforms/presets.js";
 import type { Dataset, Target } from "../data/types.js";
 import { type ProcessGroup, rankSeed } from "../dist/group.js";
 import { cpuBf16Problem } from "../engine/bf16.js";
@@ -82,14 +83,7 @@ export function presets(cfg: RunConfig): { train: Transform; val: Transform } {
     throw new TasksrError("E_CONFIG", msg);
   }
   const o = parsed.data;
-  switch (cfg.task) {
-    case "classification":
-      return { train: classificationPreset("train", o), val: classificationPreset("eval", o) };
-    case "segmentation":
-      return { train: segmentationPreset("train", o), val: segmentationPreset("eval", o) };
-    case "detection":
-      return { train: detectionPreset("train", o), val: detectionPreset("eval", o) };
-  }
+  return { train: presetFor(cfg.task, "train", o), val: presetFor(cfg.task, "eval", o) };
 }
 
 export function loadNetWeights(
@@ -134,6 +128,14 @@ export function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
         { numClasses },
       );
   }
+}
+
+/**
+ * Data worker threads of a loader: `data.workers`, else the cores of this process (the machine's split between the
+ * processes of a distributed job on it) less the main thread.
+ */
+export function dataWorkers(cfg: RunConfig, localWorld = 1): number {
+  return cfg.data.workers ?? Math.max(0, Math.floor(availableParallelism() / localWorld) - 1);
 }
 
 /** Seed of the valLimit subset: one subset for every run, so that runs are judged on the same images. */
@@ -290,6 +292,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     seed: cfg.train.seed,
     dropLast: cfg.train.dropLast,
     prefetch: cfg.data.prefetch,
+    workers: dataWorkers(cfg, group?.localWorld),
     groupFactor: cfg.task === "detection" ? 3 : undefined,
     shard,
   });
@@ -298,6 +301,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     collate,
     transform: t.val,
     prefetch: cfg.data.prefetch,
+    workers: dataWorkers(cfg, group?.localWorld),
     strided: shard,
   });
   const accum = cfg.train.gradAccum;
@@ -376,6 +380,9 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
       taskStep?.optimizer.dispose();
       sr?.dispose();
       task.net.dispose();
+      // Worker threads end in the background; idle ones never keep the process alive.
+      void trainLoader.close();
+      void valLoader.close();
     },
   };
 }

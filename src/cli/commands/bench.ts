@@ -72,16 +72,20 @@ export function registerBench(program: Command): Command {
   bench
     .command("data")
     .description(
-      "images/s of each task's training input pipeline (decode, train transforms, collate, prefetch) on synthetic data",
+      "images/s of each task's training input pipeline (decode, train transforms, collate, worker threads) against PyTorch's DataLoader with the same ops and workers",
     )
     .option(
       "--config <names>",
-      "comma-separated: classification,segmentation,detection",
+      `comma-separated: ${"classification,segmentation,detection (640x480 JPEGs), synthetic-<task> (small synthetic sets, tasksr only)"}`,
       "classification,segmentation,detection",
     )
-    .option("--images <n>", "training images per task (one timed epoch)", "512")
-    .option("--batch <n>", "batch size", "32")
-    .option("--prefetch <n>", "batches loaded ahead", "2")
+    .option("--images <n>", "images per generated tree (one timed epoch)", "128")
+    .option("--batch <n>", "batch size", "8")
+    .option("--prefetch <n>", "batches loaded ahead (per worker with workers)", "2")
+    .option("--workers <list>", "comma-separated worker-thread counts (PyTorch: num_workers)", "0,1,2")
+    .option("--step-ms <ms>", "stand-in step of the overlap measurement, per batch (0: no overlap run)", "133")
+    .option("--overlap-workers <n>", "worker threads of the overlap run (default: cores - 1, at least 1)")
+    .option("--no-torch", "skip the PyTorch side")
     .option("--cache <dir>", "folder for the generated datasets (reused across runs)")
     .option("--json", "print one JSON object")
     .action(async (o) => {
@@ -92,23 +96,50 @@ export function registerBench(program: Command): Command {
           throw new TasksrError("E_CLI_ARG", `--config: unknown "${c}"; known: ${DATA_BENCH_CONFIGS.join(", ")}`);
         }
       }
-      const { tmpdir } = await import("node:os");
+      const workers = String(o.workers)
+        .split(",")
+        .map((w) => int("--workers", w, 0));
+      const { availableParallelism, tmpdir } = await import("node:os");
       const { join } = await import("node:path");
-      const rows = await runDataBench({
+      const stepMs = int("--step-ms", o.stepMs, 0);
+      const res = await runDataBench({
         configs: configs as (typeof DATA_BENCH_CONFIGS)[number][],
         cacheDir: o.cache ?? join(tmpdir(), "tasksr-bench-data"),
         images: int("--images", o.images, 1),
         batchSize: int("--batch", o.batch, 1),
         prefetch: int("--prefetch", o.prefetch, 0),
+        workers,
+        torch: o.torch !== false,
+        stepMs: stepMs > 0 ? stepMs : undefined,
+        overlapWorkers:
+          o.overlapWorkers === undefined
+            ? Math.max(1, availableParallelism() - 1)
+            : int("--overlap-workers", o.overlapWorkers, 1),
+        onRow: o.json
+          ? undefined
+          : (r) => console.error(`${r.name}, ${r.workers} worker(s): ${r.images_per_s.toFixed(1)} img/s`),
       });
       if (o.json) {
-        console.log(JSON.stringify({ configs: rows }));
+        const { torch: _, ...out } = res;
+        console.log(JSON.stringify(out));
         return;
       }
-      console.log("| pipeline | images | seconds | images/s |");
-      console.log("|---|---|---|---|");
-      for (const r of rows) {
-        console.log(`| ${r.name} | ${r.images} | ${r.seconds.toFixed(2)} | ${r.images_per_s.toFixed(0)} |`);
+      const f = (v: number | null, d: number) => (v === null ? "-" : v.toFixed(d));
+      console.log(`PyTorch: ${res.torch ?? "not run (tasksr side only)"}`);
+      console.log("| pipeline | workers | tasksr images/s | PyTorch images/s | ratio |");
+      console.log("|---|---|---|---|---|");
+      for (const r of res.configs) {
+        console.log(
+          `| ${r.name} | ${r.workers} | ${r.images_per_s.toFixed(1)} | ${f(r.torch_images_per_s, 1)} | ${f(r.ratio, 2)} |`,
+        );
+      }
+      const v = res.overlap;
+      if (v) {
+        console.log(
+          `overlap (segmentation, ${v.workers} worker(s), step ${v.step_ms} ms/batch): ${v.images_per_s.toFixed(1)} images/s; ` +
+            `loader alone ${v.loader_images_per_s.toFixed(1)}, step alone ${v.step_images_per_s.toFixed(1)}, ` +
+            `ideal ${v.ideal_images_per_s.toFixed(1)} (${((100 * v.images_per_s) / v.ideal_images_per_s).toFixed(0)} %)`,
+        );
       }
     });
   bench

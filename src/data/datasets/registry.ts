@@ -6,6 +6,7 @@
 import { isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
 import { TasksrError } from "../../errors.js";
+import { describeDataset } from "../describe.js";
 import type { Dataset } from "../types.js";
 import { CocoDetection, cocoDetectionSchema } from "./coco_detection.js";
 import { CocoSemantic, cocoSemanticSchema } from "./coco_semantic.js";
@@ -102,5 +103,5 @@ export async function createDataset(config: unknown, o: CreateDatasetOptions = {
       if (typeof v === "string" && !isAbsolute(v) && !anchored) rest[key] = resolve(base, v);
     }
   }
-  return t.open(rest, where);
+  return describeDataset(await t.open(rest, where), { config: { type, ...rest }, where });
 }

@@ -2,6 +2,7 @@
  * Dataset views: a fixed subset (the first n samples, or n samples drawn with a seed, stable across runs), and the
  * same samples in an order that starts with k samples spread evenly over the dataset.
  */
+import { describeView } from "../describe.js";
 import { Rng } from "../transforms/rng.js";
 import type { Dataset, Target } from "../types.js";
 
@@ -43,11 +44,12 @@ function view<T extends Target>(ds: Dataset<T>, indices: readonly number[]): Dat
     if (j === undefined) throw new RangeError(`index ${i} outside a view of ${n} samples`);
     return j;
   };
-  return {
+  const v: Dataset<T> = {
     task: ds.task,
     classes: ds.classes,
     length: n,
     get: (i) => ds.get(pick(i)),
     ...(ds.size ? { size: (i: number) => ds.size!(pick(i)) } : {}),
   };
+  return describeView(v, ds, indices);
 }

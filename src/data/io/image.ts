@@ -117,6 +117,8 @@ export async function readImageSize(path: string): Promise<{ width: number; heig
 export interface WriteOptions {
   /** JPEG/WebP quality 1..100 (default 95). */
   quality?: number;
+  /** JPEG chroma subsampling (default "4:4:4", full colour resolution; cameras and COCO use "4:2:0"). */
+  chromaSubsampling?: "4:4:4" | "4:2:0";
 }
 
 function encoder(img: Image, format: string, o: WriteOptions): Sharp {
@@ -128,7 +130,7 @@ function encoder(img: Image, format: string, o: WriteOptions): Sharp {
       return s.png({ compressionLevel: 6 });
     case "jpg":
     case "jpeg":
-      return s.jpeg({ quality: o.quality ?? 95, chromaSubsampling: "4:4:4" });
+      return s.jpeg({ quality: o.quality ?? 95, chromaSubsampling: o.chromaSubsampling ?? "4:4:4" });
     case "webp":
       return s.webp({ quality: o.quality ?? 95 });
     default:

@@ -8,7 +8,17 @@
 import type { Tensor } from "../../engine/index.js";
 import { cat, F, keep, scope, tensor } from "../../engine/index.js";
 import { check } from "../../errors.js";
-import type { BoxTarget, ClassTarget, MaskTarget, Sample, Task } from "../types.js";
+import type { Sample, Task } from "../types.js";
+import {
+  assembleClassification,
+  assembleDetection,
+  assembleFor,
+  assembleSegmentation,
+  type ClassificationHostBatch,
+  type DetectionHostBatch,
+  type HostBatch,
+  type SegmentationHostBatch,
+} from "./host_batch.js";
 
 export interface ClassificationBatch {
   task: "classification";
@@ -57,86 +67,43 @@ export interface DetectionCollateOptions extends CollateOptions {
   scale?: number;
 }
 
-/** HWC bytes of one image as 3-channel RGB (grey is replicated). */
-function rgbBytes(s: Sample): Uint8Array {
-  const { image } = s;
-  if (image.channels === 3) return image.data;
-  const out = new Uint8Array(image.width * image.height * 3);
-  for (let i = 0; i < image.data.length; i++) out.fill(image.data[i]!, i * 3, i * 3 + 3);
-  return out;
-}
-
-function commonSize(samples: readonly Sample[], task: Task): { width: number; height: number } {
-  check(samples.length > 0, () => `${task} collate: empty batch`);
-  const { width, height } = samples[0]!.image;
-  for (const s of samples) {
-    check(
-      s.image.width === width && s.image.height === height,
-      () =>
-        `${task} collate: images must share one size (crop or resize them in the transform); ` +
-        `${samples[0]!.id} is ${width}x${height}, ${s.id} is ${s.image.width}x${s.image.height}`,
-    );
-  }
-  return { width, height };
-}
-
-function expectKind(s: Sample, kind: string, task: Task): void {
-  check(
-    s.target.kind === kind,
-    () => `${task} collate: sample ${s.id} has a "${s.target.kind}" target, need "${kind}"`,
-  );
-}
-
-/** [N, H, W, 3] uint8 bytes -> [N, 3, H, W] float32 in [0, 1] on `device` (call inside a scope). */
+/**
+ * [N, H, W, 3] uint8 bytes -> [N, 3, H, W] float32 in [0, 1] on `device` (call inside a scope). For CUDA the bytes
+ * go through page-locked memory and are copied asynchronously, as PyTorch's pin_memory + non_blocking: the copy
+ * queues behind the step already running on the GPU instead of waiting for it.
+ */
 function imagesToTensor(bytes: Uint8Array, n: number, h: number, w: number, device: string): Tensor {
-  const u8 = tensor(bytes, { shape: [n, h, w, 3] }).to(device);
+  const u8 = toDevice(tensor(bytes, { shape: [n, h, w, 3] }), device);
   return u8.permute(0, 3, 1, 2).contiguous().float().div(255);
 }
 
-function stackImages(samples: readonly Sample[], h: number, w: number): Uint8Array {
-  const bytes = new Uint8Array(samples.length * h * w * 3);
-  samples.forEach((s, i) => {
-    bytes.set(rgbBytes(s), i * h * w * 3);
-  });
-  return bytes;
+/** A host tensor on `device`: pinned and copied without blocking when the device is CUDA. */
+function toDevice(t: Tensor, device: string): Tensor {
+  if (!device.startsWith("cuda")) return t.to(device);
+  return t.pinMemory().to({ device, nonBlocking: true });
 }
 
-export function collateClassification(samples: readonly Sample[], o: CollateOptions = {}): ClassificationBatch {
-  const { width, height } = commonSize(samples, "classification");
-  const labels = new BigInt64Array(samples.length);
-  samples.forEach((s, i) => {
-    expectKind(s, "class", "classification");
-    labels[i] = BigInt((s.target as ClassTarget).label);
-  });
+export function uploadClassification(b: ClassificationHostBatch, o: CollateOptions = {}): ClassificationBatch {
   const device = o.device ?? "cpu";
   const t = keep(
     scope(() => ({
-      hr: imagesToTensor(stackImages(samples, height, width), samples.length, height, width, device),
-      labels: tensor(labels).to(device),
+      hr: imagesToTensor(b.images, b.ids.length, b.height, b.width, device),
+      labels: toDevice(tensor(b.labels), device).long(),
     })),
   );
-  return { task: "classification", ids: samples.map((s) => s.id), ...t };
+  return { task: "classification", ids: b.ids, ...t };
 }
 
-export function collateSegmentation(samples: readonly Sample[], o: CollateOptions = {}): SegmentationBatch {
-  const { width, height } = commonSize(samples, "segmentation");
-  const masks = new Uint8Array(samples.length * height * width);
-  samples.forEach((s, i) => {
-    expectKind(s, "mask", "segmentation");
-    const m = s.target as MaskTarget;
-    check(m.width === width && m.height === height, () => `segmentation collate: mask of ${s.id} is not aligned`);
-    masks.set(m.mask, i * height * width);
-  });
+export function uploadSegmentation(b: SegmentationHostBatch, o: CollateOptions = {}): SegmentationBatch {
   const device = o.device ?? "cpu";
+  const n = b.ids.length;
   const t = keep(
     scope(() => ({
-      hr: imagesToTensor(stackImages(samples, height, width), samples.length, height, width, device),
-      masks: tensor(masks, { shape: [samples.length, height, width] })
-        .to(device)
-        .long(),
+      hr: imagesToTensor(b.images, n, b.height, b.width, device),
+      masks: toDevice(tensor(b.masks, { shape: [n, b.height, b.width] }), device).long(),
     })),
   );
-  return { task: "segmentation", ids: samples.map((s) => s.id), ...t };
+  return { task: "segmentation", ids: b.ids, ...t };
 }
 
 /**
@@ -144,43 +111,53 @@ export function collateSegmentation(samples: readonly Sample[], o: CollateOption
  * (methods.md A4): reflect when both pads are smaller than the image's sides (reflection needs pad < side), else
  * replicate. Boxes are untouched (padding at the right/bottom does not move pixels).
  */
-export function collateDetection(samples: readonly Sample[], o: DetectionCollateOptions = {}): DetectionBatch {
-  check(samples.length > 0, () => "detection collate: empty batch");
+export function uploadDetection(b: DetectionHostBatch, o: DetectionCollateOptions = {}): DetectionBatch {
   const scale = o.scale ?? 1;
   check(Number.isInteger(scale) && scale >= 1, () => `detection collate: scale must be an integer >= 1, got ${scale}`);
-  for (const s of samples) expectKind(s, "boxes", "detection");
-  const hp = Math.ceil(Math.max(...samples.map((s) => s.image.height)) / scale) * scale;
-  const wp = Math.ceil(Math.max(...samples.map((s) => s.image.width)) / scale) * scale;
+  const hp = Math.ceil(Math.max(...b.sizes.map(([h]) => h)) / scale) * scale;
+  const wp = Math.ceil(Math.max(...b.sizes.map(([, w]) => w)) / scale) * scale;
   const device = o.device ?? "cpu";
   const t = keep(
     scope(() => {
-      const padded = samples.map((s) => {
-        const { width: w, height: h } = s.image;
-        const img = imagesToTensor(rgbBytes(s), 1, h, w, device); // [1, 3, h, w]
+      let offset = 0;
+      const padded = b.sizes.map(([h, w]) => {
+        const img = imagesToTensor(b.images.subarray(offset, offset + h * w * 3), 1, h, w, device); // [1, 3, h, w]
+        offset += h * w * 3;
         const ph = hp - h;
         const pw = wp - w;
         if (ph === 0 && pw === 0) return img;
         return F.pad(img, [0, pw, 0, ph], ph < h && pw < w ? "reflect" : "replicate");
       });
-      const targets = samples.map((s) => {
-        const b = s.target as BoxTarget;
-        const k = b.labels.length;
-        return {
-          boxes: tensor(b.boxes.slice(0, k * 4), { shape: [k, 4] }).to(device),
-          labels: tensor(BigInt64Array.from(b.labels, (v) => BigInt(v))).to(device),
-        };
-      });
+      const targets = b.boxes.map((boxes, i) => ({
+        boxes: toDevice(tensor(boxes, { shape: [boxes.length / 4, 4] }), device),
+        labels: toDevice(tensor(b.labels[i]!), device).long(),
+      }));
       return { hr: cat(padded, 0), targets };
     }),
   );
-  return {
-    task: "detection",
-    ids: samples.map((s) => s.id),
-    hr: t.hr,
-    targets: t.targets,
-    sizes: samples.map((s) => [s.image.height, s.image.width]),
-  };
+  return { task: "detection", ids: b.ids, hr: t.hr, targets: t.targets, sizes: b.sizes };
 }
+
+/** The engine tensors of a host batch (assembled here or by a data worker thread). */
+export function uploadBatch(b: HostBatch, o: DetectionCollateOptions = {}): Batch {
+  switch (b.task) {
+    case "classification":
+      return uploadClassification(b, o);
+    case "segmentation":
+      return uploadSegmentation(b, o);
+    case "detection":
+      return uploadDetection(b, o);
+  }
+}
+
+export const collateClassification = (samples: readonly Sample[], o: CollateOptions = {}): ClassificationBatch =>
+  uploadClassification(assembleClassification(samples), o);
+
+export const collateSegmentation = (samples: readonly Sample[], o: CollateOptions = {}): SegmentationBatch =>
+  uploadSegmentation(assembleSegmentation(samples), o);
+
+export const collateDetection = (samples: readonly Sample[], o: DetectionCollateOptions = {}): DetectionBatch =>
+  uploadDetection(assembleDetection(samples), o);
 
 /**
  * Crops a padded batch [N, C, Hp, Wp] (e.g. the SR output of a detection batch) back to each image's [h, w]:
@@ -215,14 +192,20 @@ export function disposeBatch(batch: Batch): void {
   }
 }
 
+/**
+ * A task's collate function. It carries its task and options, so that a DataLoader with worker threads can have the
+ * workers assemble host batches (`assembleFor(task, samples)`) and upload them here (`uploadBatch`).
+ */
+export interface TaskCollate {
+  (samples: readonly Sample[]): Batch;
+  readonly task: Task;
+  readonly options: DetectionCollateOptions;
+}
+
 /** The collate function of a task. */
-export function collateFor(task: Task, o: DetectionCollateOptions = {}): (samples: readonly Sample[]) => Batch {
-  switch (task) {
-    case "classification":
-      return (s) => collateClassification(s, o);
-    case "segmentation":
-      return (s) => collateSegmentation(s, o);
-    case "detection":
-      return (s) => collateDetection(s, o);
-  }
+export function collateFor(task: Task, o: DetectionCollateOptions = {}): TaskCollate {
+  return Object.assign((samples: readonly Sample[]) => uploadBatch(assembleFor(task, samples), o), {
+    task,
+    options: o,
+  });
 }

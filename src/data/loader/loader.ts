@@ -6,15 +6,20 @@
  * at a batch index.
  *
  * Prefetch: while the consumer works on batch b, the samples of batches b+1..b+prefetch are being read and
- * augmented (decoding runs on sharp's libuv thread pool; augmentation runs on the main thread between the
- * consumer's awaits). Collation runs when a batch is handed out, so no tensors are ever in flight: breaking out
- * of the loop leaks nothing, and the yielded batch is owned by the consumer (see collate.ts). Before each batch the
- * event loop gets a turn, whatever the dataset, so that a consumer stays responsive to signals.
+ * augmented. With `workers: 0` decoding runs on the libuv thread pool and augmentation on the main thread between
+ * the consumer's awaits; with `workers: N` (worker threads, pool.ts) whole batches are decoded, augmented and
+ * assembled off the main thread — also while the consumer's step holds it — `prefetch` batches per worker in flight,
+ * as PyTorch's prefetch_factor. Engine tensors are made only when a batch is handed out, so no tensors are ever in
+ * flight: breaking out of the loop leaks nothing, and the yielded batch is owned by the consumer (see collate.ts).
+ * Before each batch the event loop gets a turn, whatever the dataset, so that a consumer stays responsive to signals.
  */
-import { check } from "../../errors.js";
+import { check, TasksrError } from "../../errors.js";
+import { datasetDescription, transformDescription } from "../describe.js";
 import { identity, type Transform } from "../transforms/compose.js";
 import { Rng } from "../transforms/rng.js";
 import type { Dataset, Sample, Target } from "../types.js";
+import { type TaskCollate, uploadBatch } from "./collate.js";
+import { WorkerPool } from "./pool.js";
 import {
   aspectRatioGroups,
   epochOrder,
@@ -24,6 +29,7 @@ import {
   sequentialBatches,
   shardBatches,
 } from "./sampler.js";
+import type { WorkerInit } from "./worker.js";
 
 export interface DataLoaderOptions<T extends Target, B> {
   batchSize: number;
@@ -37,8 +43,15 @@ export interface DataLoaderOptions<T extends Target, B> {
   seed?: number;
   /** Drop the last incomplete batch (default false; ignored with grouping, which always drops). */
   dropLast?: boolean;
-  /** Batches loaded ahead of the one being consumed (default 2; 0 loads on demand). */
+  /** Batches loaded ahead of the one being consumed (default 2; 0 loads on demand); per worker with workers. */
   prefetch?: number;
+  /**
+   * Worker threads that load whole batches (default 0: the main thread). Needs a dataset and transform made from a
+   * config (createDataset, dataset views, presetFor) and a task collate (collateFor), which the workers rebuild.
+   */
+  workers?: number;
+  /** Heap limit of each worker thread in MB (V8's old generation; default Node's): a worker past it dies. */
+  workerHeapMb?: number;
   /**
    * Aspect-ratio grouping factor k (torchvision GroupedBatchSampler; the detection reference uses 3): batches
    * are drawn from one aspect-ratio bin. Sizes come from `dataset.size(i)` when available, else from decoding.
@@ -66,18 +79,53 @@ export class DataLoader<T extends Target, B> {
   readonly dataset: Dataset<T>;
   readonly batchSize: number;
   readonly prefetch: number;
+  readonly workers: number;
   readonly #o: DataLoaderOptions<T, B>;
   #groups: Promise<number[]> | undefined;
+  #pool: WorkerPool | undefined;
 
   constructor(dataset: Dataset<T>, options: DataLoaderOptions<T, B>) {
     const { batchSize } = options;
     const prefetch = options.prefetch ?? 2;
     check(Number.isInteger(batchSize) && batchSize >= 1, () => `batchSize must be >= 1, got ${batchSize}`, "E_CONFIG");
     check(Number.isInteger(prefetch) && prefetch >= 0, () => `prefetch must be >= 0, got ${prefetch}`, "E_CONFIG");
+    const workers = options.workers ?? 0;
+    check(Number.isInteger(workers) && workers >= 0, () => `workers must be >= 0, got ${workers}`, "E_CONFIG");
     this.dataset = dataset;
     this.batchSize = batchSize;
     this.prefetch = prefetch;
+    this.workers = workers;
     this.#o = options;
+    if (workers > 0) this.#workerInit();
+  }
+
+  /** What the worker threads rebuild; E_DATA_WORKER when a part was made in code. */
+  #workerInit(): WorkerInit {
+    const dataset = datasetDescription(this.dataset);
+    const t = this.#o.transform;
+    const transform = t === undefined ? undefined : transformDescription(t);
+    const collate = this.#o.collate as Partial<TaskCollate>;
+    const missing = !dataset
+      ? "the dataset was made in code, not by createDataset from a config"
+      : t !== undefined && !transform
+        ? "the transform was made in code, not by presetFor"
+        : typeof collate.task !== "string"
+          ? "the collate function is not a task collate (collateFor)"
+          : undefined;
+    if (missing) {
+      throw new TasksrError(
+        "E_DATA_WORKER",
+        `data.workers: ${this.workers} worker threads cannot rebuild this loader: ${missing}; use workers: 0`,
+      );
+    }
+    return { dataset: dataset!, transform, task: collate.task!, seed: this.#o.seed ?? 0 };
+  }
+
+  /** Stops the worker threads (a no-op without them). The loader can be iterated again afterwards. */
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.close();
   }
 
   get #world(): number {
@@ -137,6 +185,16 @@ export class DataLoader<T extends Target, B> {
     return Promise.all(indices.map(async (i) => transform(await this.dataset.get(i), new Rng(seed, epoch, i))));
   }
 
+  /** A batch being loaded: to be finished into B when it is handed out (collate, or upload of a host batch). */
+  #start(indices: number[], epoch: number, b: number): Promise<() => B> {
+    if (this.workers === 0) return this.#load(indices, epoch).then((samples) => () => this.#o.collate(samples));
+    this.#pool ??= new WorkerPool(this.workers, this.#workerInit(), this.#o.workerHeapMb);
+    const collate = this.#o.collate as unknown as TaskCollate;
+    return this.#pool
+      .load(epoch, indices, `batch ${b} of epoch ${epoch}`)
+      .then((host) => () => uploadBatch(host, collate.options) as B);
+  }
+
   /** The batches of `epoch` (from `startBatch` on), loaded `prefetch` batches ahead. */
   async *epoch(epoch: number, o: EpochOptions = {}): AsyncGenerator<B, void, undefined> {
     const start = o.startBatch ?? 0;
@@ -146,24 +204,28 @@ export class DataLoader<T extends Target, B> {
       () => `startBatch must be in [0, ${plan.length}], got ${start}`,
       "E_CONFIG",
     );
-    const pending: Promise<Sample<T>[]>[] = [];
+    const pending: Promise<() => B>[] = [];
     let next = start;
     const fill = (inFlight: number) => {
       while (pending.length < inFlight && next < plan.length) {
-        const p = this.#load(plan[next++]!, epoch);
+        const p = this.#start(plan[next]!, epoch, next);
+        next++;
         // Errors surface when the batch is awaited; this only stops an early break from leaving them unhandled.
         p.catch(() => {});
         pending.push(p);
       }
     };
+    // Without workers: the batch awaited plus `prefetch` ahead; with them, `prefetch` per worker (at least one).
+    const depth = this.workers === 0 ? this.prefetch + 1 : Math.max(1, this.prefetch) * this.workers;
     for (let b = start; b < plan.length; b++) {
-      fill(this.prefetch + 1);
-      const samples = await pending.shift()!;
-      fill(this.prefetch);
+      fill(depth);
+      const finish = await pending.shift()!;
+      // Workers stay busy while the consumer works; the main thread keeps `prefetch` ahead.
+      fill(this.workers === 0 ? depth - 1 : depth);
       // In-memory datasets (IDX) resolve without any I/O, so a whole epoch would otherwise run in microtasks: the
       // event loop never turns and signal handlers (Ctrl-C, SIGTERM), timers and IPC events never run.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      yield this.#o.collate(samples);
+      yield finish();
     }
   }
 

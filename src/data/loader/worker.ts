@@ -1,0 +1,75 @@
+/**
+ * A data worker thread: rebuilds the loader's dataset and transform from their descriptions (describe.ts), then
+ * answers each request { id, epoch, indices } with the host batch of those samples, its buffers transferred. Each
+ * sample is augmented from its own stream Rng(seed, epoch, index), exactly as on the main thread, so the batches do
+ * not depend on which thread made them. The engine is never loaded here.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { TasksrError } from "../../errors.js";
+import { createDataset } from "../datasets/registry.js";
+import type { DatasetDescription, TransformDescription } from "../describe.js";
+import { identity, type Transform } from "../transforms/compose.js";
+import { type PresetOptions, presetFor } from "../transforms/presets.js";
+import { Rng } from "../transforms/rng.js";
+import type { Dataset, Task } from "../types.js";
+import { assembleFor, hostBuffers } from "./host_batch.js";
+
+export interface WorkerInit {
+  dataset: DatasetDescription;
+  transform?: TransformDescription;
+  task: Task;
+  seed: number;
+}
+
+export interface WorkerRequest {
+  id: number;
+  epoch: number;
+  indices: number[];
+}
+
+/** An error as it crosses the thread boundary (structured clone keeps no error code). */
+export interface WorkerError {
+  code?: string;
+  message: string;
+}
+
+export const toWorkerError = (err: unknown): WorkerError =>
+  err instanceof TasksrError
+    ? { code: err.code, message: err.message }
+    : { message: err instanceof Error ? err.message : String(err) };
+
+async function open(d: DatasetDescription): Promise<Dataset> {
+  const ds = await createDataset(d.config, { where: d.where });
+  const indices = d.indices;
+  if (!indices) return ds;
+  return { task: ds.task, classes: ds.classes, length: indices.length, get: (i) => ds.get(indices[i]!) };
+}
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+let ready: Promise<{ ds: Dataset; transform: Transform }>;
+try {
+  ready = open(init.dataset).then((ds) => ({
+    ds,
+    transform: init.transform
+      ? presetFor(init.transform.task, init.transform.split, init.transform.options as PresetOptions)
+      : identity,
+  }));
+} catch (err) {
+  ready = Promise.reject(err);
+}
+// Failing to open is reported once, with the request that first needs the dataset.
+ready.catch(() => {});
+
+port.on("message", async (req: WorkerRequest) => {
+  try {
+    const { ds, transform } = await ready;
+    const samples = await Promise.all(
+      req.indices.map(async (i) => transform(await ds.get(i), new Rng(init.seed, req.epoch, i))),
+    );
+    const host = assembleFor(init.task, samples);
+    port.postMessage({ id: req.id, host }, hostBuffers(host));
+  } catch (err) {
+    port.postMessage({ id: req.id, error: toWorkerError(err) });
+  }
+});
