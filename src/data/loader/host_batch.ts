@@ -83,7 +83,9 @@ function expectKind(s: Sample, kind: string, task: Task): void {
 
 function stackImages(samples: readonly Sample[], h: number, w: number): Uint8Array {
   const bytes = new Uint8Array(samples.length * h * w * 3);
-  samples.forEach((s, i) => putRgb(s, bytes, i * h * w * 3));
+  samples.forEach((s, i) => {
+    putRgb(s, bytes, i * h * w * 3);
+  });
   return bytes;
 }
 
