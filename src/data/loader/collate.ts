@@ -119,6 +119,14 @@ export function uploadDetection(b: DetectionHostBatch, o: DetectionCollateOption
   const device = o.device ?? "cpu";
   const t = keep(
     scope(() => {
+      const targets = b.boxes.map((boxes, i) => ({
+        boxes: toDevice(tensor(boxes, { shape: [boxes.length / 4, 4] }), device),
+        labels: toDevice(tensor(b.labels[i]!), device).long(),
+      }));
+      // Images of the padded size already lie one after another as [N, hp, wp, 3]: one conversion, no copies.
+      if (b.sizes.every(([h, w]) => h === hp && w === wp)) {
+        return { hr: imagesToTensor(b.images, b.sizes.length, hp, wp, device), targets };
+      }
       let offset = 0;
       const padded = b.sizes.map(([h, w]) => {
         const img = imagesToTensor(b.images.subarray(offset, offset + h * w * 3), 1, h, w, device); // [1, 3, h, w]
@@ -128,10 +136,6 @@ export function uploadDetection(b: DetectionHostBatch, o: DetectionCollateOption
         if (ph === 0 && pw === 0) return img;
         return F.pad(img, [0, pw, 0, ph], ph < h && pw < w ? "reflect" : "replicate");
       });
-      const targets = b.boxes.map((boxes, i) => ({
-        boxes: toDevice(tensor(boxes, { shape: [boxes.length / 4, 4] }), device),
-        labels: toDevice(tensor(b.labels[i]!), device).long(),
-      }));
       return { hr: cat(padded, 0), targets };
     }),
   );
