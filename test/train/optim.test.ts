@@ -220,7 +220,10 @@ test("gradient accumulation: 2 x 2 images per step matches 4 images per step (on
 /** The message of a plain bfloat16 convolution's failure on this CPU, undefined when it runs. */
 function plainBf16ConvError(): string | undefined {
   try {
-    scope(() => F.conv2d(ones([1, 3, 4, 4], { dtype: "bfloat16" }), ones([3, 3, 1, 1], { dtype: "bfloat16" })));
+    // The result leaves the scope: dispose it, or the live-tensor count of the run below drops when GC frees it.
+    scope(() =>
+      F.conv2d(ones([1, 3, 4, 4], { dtype: "bfloat16" }), ones([3, 3, 1, 1], { dtype: "bfloat16" })),
+    ).dispose();
     return undefined;
   } catch (e) {
     return (e as Error).message;
