@@ -37,7 +37,8 @@ export function spreadFirst<T extends Target>(ds: Dataset<T>, k: number): Datase
   return view(ds, [...first, ...rest]);
 }
 
-function view<T extends Target>(ds: Dataset<T>, indices: readonly number[]): Dataset<T> {
+/** The dataset whose sample i is sample indices[i] of `ds`. */
+export function view<T extends Target>(ds: Dataset<T>, indices: readonly number[]): Dataset<T> {
   const n = indices.length;
   const pick = (i: number) => {
     const j = indices[i];

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { TasksrError } from "../../errors.js";
 import { createDataset } from "../datasets/registry.js";
+import { view } from "../datasets/subset.js";
 import type { DatasetDescription, TransformDescription } from "../describe.js";
 import { identity, type Transform } from "../transforms/compose.js";
 import { type PresetOptions, presetFor } from "../transforms/presets.js";
@@ -40,9 +41,7 @@ export const toWorkerError = (err: unknown): WorkerError =>
 
 async function open(d: DatasetDescription): Promise<Dataset> {
   const ds = await createDataset(d.config, { where: d.where });
-  const indices = d.indices;
-  if (!indices) return ds;
-  return { task: ds.task, classes: ds.classes, length: indices.length, get: (i) => ds.get(indices[i]!) };
+  return d.indices ? view(ds, d.indices) : ds;
 }
 
 const port = parentPort!;
