@@ -1,6 +1,7 @@
 // Pixel kernels of the input pipeline (tasksr_image.node): JPEG decoding with libjpeg-turbo (the library PIL decodes
 // with, same DCT and upsampling, so the pixels equal PIL's), index-PNG decoding for label masks, and PIL-exact
-// resampling and flips of 8-bit interleaved images. Separate from the libtorch addon so that data worker threads can
+// resampling and flips of 8-bit interleaved images, and their conversion to the planar float batches the engine
+// takes. Separate from the libtorch addon so that data worker threads can
 // load it: it keeps no state and every function is a pure function of its arguments.
 #include <napi.h>
 #include <turbojpeg.h>
@@ -10,8 +11,10 @@
 #include <cstdlib>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -251,81 +254,99 @@ Napi::Value FlipHorizontal(const Napi::CallbackInfo& info) {
 // decodeJpeg(bytes: Uint8Array, grey: boolean): Promise<{data, width, height, channels} | undefined>. Decodes on the
 // libuv thread pool. RGB output (grey expanded) unless `grey` and the file is greyscale; undefined for CMYK/YCCK
 // files (the caller decodes those another way). Any libjpeg warning (a truncated file) is an error, as PIL's default.
-class JpegDecode : public Napi::AsyncWorker {
- public:
-  JpegDecode(Napi::Env env, const uint8_t* bytes, size_t n, bool grey)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), bytes_(bytes, bytes + n), grey_(grey) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    tjhandle tj = tjInitDecompress();
-    if (tj == nullptr) return SetError("cannot start the JPEG decoder");
-    int w = 0, h = 0, subsamp = 0, colorspace = 0;
-    if (tjDecompressHeader3(tj, bytes_.data(), bytes_.size(), &w, &h, &subsamp, &colorspace) != 0) {
-      const std::string msg = tjGetErrorStr2(tj);
-      tjDestroy(tj);
-      return SetError(msg);
-    }
-    if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
-      tjDestroy(tj);
-      unsupported_ = true;
-      return;
-    }
-    channels_ = grey_ && colorspace == TJCS_GRAY ? 1 : 3;
-    width_ = w;
-    height_ = h;
-    // Off the JS thread no exception may escape: a header claiming a huge image is an error, not a crash.
-    try {
-      pixels_.resize(static_cast<size_t>(w) * h * channels_);
-    } catch (const std::bad_alloc&) {
-      tjDestroy(tj);
-      return SetError("cannot allocate " + std::to_string(w) + "x" + std::to_string(h) + " pixels");
-    }
-    const int rc = tjDecompress2(tj, bytes_.data(), bytes_.size(), pixels_.data(), w, 0, h,
-                                 channels_ == 1 ? TJPF_GRAY : TJPF_RGB, 0);
-    if (rc != 0) {
-      const std::string msg = tjGetErrorStr2(tj);
-      tjDestroy(tj);
-      return SetError(msg);
-    }
-    tjDestroy(tj);
-  }
-
-  // A worker thread terminated while the decode ran completes it in an environment that can no longer run JS: its
-  // calls fail and throw, and nothing may leave these callbacks (an escaping exception aborts the process).
-  void OnOK() override {
-    try {
-      Napi::Env env = Env();
-      if (unsupported_) return deferred_.Resolve(env.Undefined());
-      auto data = Napi::Uint8Array::New(env, pixels_.size());
-      std::memcpy(data.Data(), pixels_.data(), pixels_.size());
-      auto out = Napi::Object::New(env);
-      out.Set("data", data);
-      out.Set("width", width_);
-      out.Set("height", height_);
-      out.Set("channels", channels_);
-      deferred_.Resolve(out);
-    } catch (const Napi::Error&) {
-    }
-  }
-
-  void OnError(const Napi::Error& e) override {
-    try {
-      deferred_.Reject(e.Value());
-    } catch (const Napi::Error&) {
-    }
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::vector<uint8_t> bytes_;
-  std::vector<uint8_t> pixels_;
-  bool grey_;
-  bool unsupported_ = false;
-  int width_ = 0, height_ = 0, channels_ = 3;
+// The job is queued with node's C API, not Napi::AsyncWorker: its completion also runs while an environment shuts
+// down (a worker thread terminated, the process exiting on an error), where node-addon-api's handle scope and error
+// objects throw C++ exceptions from a libuv callback, which aborts the process. Here every call's status is checked
+// and a completion that cannot reach JS anymore just frees the job.
+struct JpegJob {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> pixels;
+  std::string error;
+  bool grey = false;
+  bool unsupported = false;
+  int width = 0, height = 0, channels = 3;
 };
 
+// Runs on the thread pool: no JS, no exception may escape.
+void DecodeJpegJob(napi_env, void* data) {
+  auto* job = static_cast<JpegJob*>(data);
+  tjhandle tj = tjInitDecompress();
+  if (tj == nullptr) {
+    job->error = "cannot start the JPEG decoder";
+    return;
+  }
+  int w = 0, h = 0, subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(tj, job->bytes.data(), job->bytes.size(), &w, &h, &subsamp, &colorspace) != 0) {
+    job->error = tjGetErrorStr2(tj);
+  } else if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
+    job->unsupported = true;
+  } else {
+    job->channels = job->grey && colorspace == TJCS_GRAY ? 1 : 3;
+    job->width = w;
+    job->height = h;
+    try {
+      // A header claiming a huge image is an error, not a crash.
+      job->pixels.resize(static_cast<size_t>(w) * h * job->channels);
+      if (tjDecompress2(tj, job->bytes.data(), job->bytes.size(), job->pixels.data(), w, 0, h,
+                        job->channels == 1 ? TJPF_GRAY : TJPF_RGB, 0) != 0) {
+        job->error = tjGetErrorStr2(tj);
+      }
+    } catch (const std::bad_alloc&) {
+      job->error = "cannot allocate " + std::to_string(w) + "x" + std::to_string(h) + " pixels";
+    }
+  }
+  tjDestroy(tj);
+}
+
+// The settled value of a finished job, or nullptr when the environment refuses (it is shutting down).
+napi_value JpegResult(napi_env env, JpegJob* job, bool* ok) {
+  napi_value v = nullptr;
+  if (!job->error.empty()) {
+    napi_value msg = nullptr;
+    *ok = false;
+    if (napi_create_string_utf8(env, job->error.c_str(), job->error.size(), &msg) != napi_ok) return nullptr;
+    return napi_create_error(env, nullptr, msg, &v) == napi_ok ? v : nullptr;
+  }
+  *ok = true;
+  if (job->unsupported) return napi_get_undefined(env, &v) == napi_ok ? v : nullptr;
+  void* bytes = nullptr;
+  napi_value ab = nullptr, data = nullptr, out = nullptr, num = nullptr;
+  if (napi_create_arraybuffer(env, job->pixels.size(), &bytes, &ab) != napi_ok) return nullptr;
+  std::memcpy(bytes, job->pixels.data(), job->pixels.size());
+  if (napi_create_typedarray(env, napi_uint8_array, job->pixels.size(), ab, 0, &data) != napi_ok) return nullptr;
+  if (napi_create_object(env, &out) != napi_ok || napi_set_named_property(env, out, "data", data) != napi_ok) {
+    return nullptr;
+  }
+  const std::pair<const char*, int> fields[] = {
+      {"width", job->width}, {"height", job->height}, {"channels", job->channels}};
+  for (const auto& [name, value] : fields) {
+    if (napi_create_int32(env, value, &num) != napi_ok || napi_set_named_property(env, out, name, num) != napi_ok) {
+      return nullptr;
+    }
+  }
+  return out;
+}
+
+void SettleJpegJob(napi_env env, napi_status status, void* data) {
+  std::unique_ptr<JpegJob> job(static_cast<JpegJob*>(data));
+  napi_delete_async_work(env, job->work);
+  if (status != napi_ok) return;
+  napi_handle_scope scope = nullptr;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  bool ok = true;
+  napi_value v = JpegResult(env, job.get(), &ok);
+  if (v != nullptr) {
+    if (ok) napi_resolve_deferred(env, job->deferred, v);
+    else napi_reject_deferred(env, job->deferred, v);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+// decodeJpeg(bytes: Uint8Array, grey: boolean): Promise<{data, width, height, channels} | undefined>. Decodes on the
+// libuv thread pool. RGB output (grey expanded) unless `grey` and the file is greyscale; undefined for CMYK/YCCK
+// files (the caller decodes those another way). Any libjpeg warning (a truncated file) is an error, as PIL's default.
 Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || !info[1].IsBoolean()) {
@@ -333,10 +354,22 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   }
   const auto bytes = info[0].As<Napi::Uint8Array>();
   if (bytes.ElementLength() == 0) throw Napi::Error::New(info.Env(), "the file is empty");
-  auto* job = new JpegDecode(info.Env(), bytes.Data(), bytes.ElementLength(), info[1].As<Napi::Boolean>());
-  Napi::Promise p = job->Promise();
-  job->Queue();
-  return p;
+  auto job = std::make_unique<JpegJob>();
+  job->bytes.assign(bytes.Data(), bytes.Data() + bytes.ElementLength());
+  job->grey = info[1].As<Napi::Boolean>();
+  napi_env env = info.Env();
+  napi_value promise = nullptr, name = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &job->deferred, &promise), Napi::Value());
+  NAPI_THROW_IF_FAILED(env, napi_create_string_utf8(env, "tasksr:decodeJpeg", NAPI_AUTO_LENGTH, &name), Napi::Value());
+  NAPI_THROW_IF_FAILED(env,
+                       napi_create_async_work(env, nullptr, name, DecodeJpegJob, SettleJpegJob, job.get(), &job->work),
+                       Napi::Value());
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
+    throw Napi::Error::New(env, "cannot queue the JPEG decode");
+  }
+  job.release();  // SettleJpegJob owns it now
+  return Napi::Value(env, promise);
 }
 
 uint32_t Be32(const uint8_t* p) {
@@ -448,6 +481,61 @@ Napi::Value DecodeIndexPng(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Source index of output index o along an axis of `in` pixels padded at the end: `reflect` mirrors without repeating
+// the edge (torch.nn.functional.pad "reflect", needs pad < in), otherwise the edge repeats ("replicate").
+inline int PadIndex(int o, int in, bool reflect) {
+  if (o < in) return o;
+  return reflect ? 2 * (in - 1) - o : in - 1;
+}
+
+// toPlanarFloat(src, w, h, c, dst: Float32Array, offset, outW, outH, mode): writes the image as [3, outH, outW]
+// float32 at dst[offset..], value / 255 in float (torchvision's to-tensor: uint8 -> float, then div(255); IEEE
+// division is exact to the bit on every CPU, so this equals the engine's float().div(255)); a grey image fills all
+// three planes. outW/outH >= w/h pad at the right and bottom with `mode` "reflect" or "replicate".
+Napi::Value ToPlanarFloat(const Napi::CallbackInfo& info) {
+  const Raster r = RasterArg(info);
+  if (r.c != 1 && r.c != 3) throw Napi::RangeError::New(info.Env(), "channels must be 1 or 3, got " + std::to_string(r.c));
+  if (info.Length() < 9 || !info[4].IsTypedArray() ||
+      info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !info[8].IsString()) {
+    throw Napi::TypeError::New(info.Env(), "expected (src, width, height, channels, dst: Float32Array, offset, "
+                                           "outWidth, outHeight, mode: \"reflect\" | \"replicate\")");
+  }
+  auto dst = info[4].As<Napi::Float32Array>();
+  const int ow = IntArg(info, 6, "outWidth", r.w);
+  const int oh = IntArg(info, 7, "outHeight", r.h);
+  const std::string mode = info[8].As<Napi::String>().Utf8Value();
+  if (mode != "reflect" && mode != "replicate") {
+    throw Napi::RangeError::New(info.Env(), "mode must be \"reflect\" or \"replicate\", got \"" + mode + "\"");
+  }
+  const bool reflect = mode == "reflect";
+  if (reflect && (ow - r.w >= r.w || oh - r.h >= r.h)) {
+    throw Napi::RangeError::New(info.Env(), "reflect padding needs pads smaller than the image: " +
+                                                std::to_string(r.w) + "x" + std::to_string(r.h) + " -> " +
+                                                std::to_string(ow) + "x" + std::to_string(oh));
+  }
+  if (!info[5].IsNumber()) throw Napi::TypeError::New(info.Env(), "offset must be a number");
+  const double off = info[5].As<Napi::Number>().DoubleValue();
+  const size_t plane = static_cast<size_t>(ow) * oh;
+  if (off != std::floor(off) || off < 0 || off + 3.0 * plane > static_cast<double>(dst.ElementLength())) {
+    throw Napi::RangeError::New(info.Env(), "dst holds " + std::to_string(dst.ElementLength()) +
+                                                " floats, too few for 3x" + std::to_string(oh) + "x" +
+                                                std::to_string(ow) + " at offset " + std::to_string(off));
+  }
+  float* out = dst.Data() + static_cast<size_t>(off);
+  float lut[256];
+  for (int v = 0; v < 256; v++) lut[v] = static_cast<float>(v) / 255.0f;
+  for (int y = 0; y < oh; y++) {
+    const uint8_t* row = r.data + static_cast<size_t>(PadIndex(y, r.h, reflect)) * r.w * r.c;
+    for (int ch = 0; ch < 3; ch++) {
+      float* drow = out + ch * plane + static_cast<size_t>(y) * ow;
+      const uint8_t* s = row + (r.c == 3 ? ch : 0);
+      for (int x = 0; x < r.w; x++) drow[x] = lut[s[x * r.c]];
+      for (int x = r.w; x < ow; x++) drow[x] = lut[s[PadIndex(x, r.w, reflect) * r.c]];
+    }
+  }
+  return info.Env().Undefined();
+}
+
 // Turns C++ exceptions other than Napi::Error (std::bad_alloc from a huge image) into JS errors: node-addon-api
 // converts only its own.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
@@ -468,6 +556,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("resizeNearest", Napi::Function::New(env, Guarded<ResizeNearest>));
   exports.Set("flipHorizontal", Napi::Function::New(env, Guarded<FlipHorizontal>));
   exports.Set("decodeJpeg", Napi::Function::New(env, Guarded<DecodeJpeg>));
+  exports.Set("toPlanarFloat", Napi::Function::New(env, Guarded<ToPlanarFloat>));
   exports.Set("decodeIndexPng", Napi::Function::New(env, Guarded<DecodeIndexPng>));
   return exports;
 }

@@ -38,9 +38,14 @@ struct ByteView {
 
 ByteView bytesOf(const Napi::CallbackInfo& info, size_t i) {
   if (i < info.Length() && info[i].IsTypedArray()) {
-    auto ta = info[i].As<Napi::TypedArray>();
-    auto ab = ta.ArrayBuffer();
-    return {static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset(), ta.ByteLength()};
+    // napi_get_typedarray_info's data pointer also covers views of a SharedArrayBuffer (data-worker batches),
+    // which napi_get_arraybuffer_info rejects.
+    void* data = nullptr;
+    size_t length = 0;
+    napi_typedarray_type type;
+    const napi_status st = napi_get_typedarray_info(info.Env(), info[i], &type, &length, &data, nullptr, nullptr);
+    if (st != napi_ok) throw ArgError("argument " + std::to_string(i) + ": unreadable TypedArray");
+    return {static_cast<uint8_t*>(data), info[i].As<Napi::TypedArray>().ByteLength()};
   }
   if (i < info.Length() && info[i].IsArrayBuffer()) {
     auto ab = info[i].As<Napi::ArrayBuffer>();

@@ -1,7 +1,7 @@
 /**
  * The pixel-kernel addon of the input pipeline (build/Release/tasksr_image.node, native/image/image.cc): JPEG and
- * index-PNG decoding, PIL-exact resampling and flips. It holds no state and needs no libtorch, so data worker threads load it as well as the main
- * thread. Loaded on first use.
+ * index-PNG decoding, PIL-exact resampling and flips, conversion to planar float. It holds no state and needs no
+ * libtorch, so data worker threads load it as well as the main thread. Loaded on first use.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -29,6 +29,21 @@ export interface PixelKernels {
   decodeIndexPng(bytes: Uint8Array): { data: Uint8Array; width: number; height: number } | undefined;
   /** [h, w, c] mirrored left-right. */
   flipHorizontal(src: Uint8Array, w: number, h: number, c: number): Uint8Array;
+  /**
+   * [h, w, c] bytes (c = 1 or 3) -> [3, outH, outW] float32 value / 255 written at `dst[offset..]` (bit-equal to the
+   * engine's float().div(255)); grey fills all three planes; outW >= w and outH >= h pad at the right and bottom.
+   */
+  toPlanarFloat(
+    src: Uint8Array,
+    w: number,
+    h: number,
+    c: number,
+    dst: Float32Array,
+    offset: number,
+    outW: number,
+    outH: number,
+    mode: "reflect" | "replicate",
+  ): void;
 }
 
 /** Absolute path of the compiled addon inside this package. */

@@ -158,3 +158,28 @@ test("a worker that dies fails the epoch with E_DATA_WORKER naming it and the ba
     await loader.close();
   }
 });
+
+test("a process that fails while workers are loading exits with its error, never an abort", async () => {
+  const { config, size } = await tree("segmentation");
+  const { spawnSync } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const src = (m: string) => JSON.stringify(fileURLToPath(new URL(`../../src/${m}`, import.meta.url)));
+  // The first batch arrives, the others are being decoded and resized when the error ends the process: the
+  // workers' environments shut down under calls into the pixel kernels (once about one exit in twenty aborted).
+  const script = `
+    import { createDataset } from ${src("data/datasets/registry.js")};
+    import { collateFor } from ${src("data/loader/collate.js")};
+    import { DataLoader } from ${src("data/loader/loader.js")};
+    import { presetFor } from ${src("data/transforms/presets.js")};
+    const ds = await createDataset(${JSON.stringify(config)}, { where: "data.train" });
+    const loader = new DataLoader(ds, { batchSize: 1, collate: collateFor("segmentation"), workers: 2, prefetch: 4,
+      transform: presetFor("segmentation", "train", { resize: ${size * 2}, crop: ${size} }) });
+    for await (const b of loader.epoch(0)) throw new Error("boom");`;
+  for (let run = 0; run < 8; run++) {
+    // The runner's environment: tcmalloc preloaded, as under the tasksr launcher.
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    assert.equal(r.signal, null, `run ${run}: killed by ${r.signal}\n${r.stderr}`);
+    assert.equal(r.status, 1, `run ${run}: exit ${r.status}\n${r.stderr}`);
+    assert.match(r.stderr, /Error: boom/);
+  }
+});

@@ -19,6 +19,7 @@ test("bench data times every task's train pipeline with and without worker threa
     workers: [0, 2],
     torch: false,
     overlapWorkers: 1,
+    rounds: 1,
   });
   assert.equal(memory().liveTensors, before);
   assert.deepEqual(
@@ -50,7 +51,7 @@ test("tasksr bench data --json on the 640x480 trees: {configs: [{name, workers, 
     await program.parseAsync(
       [
         ...["bench", "data", "--config", "segmentation", "--images", "8", "--batch", "4", "--workers", "1"],
-        ...["--step-ms", "20", "--cache", cacheDir, "--json"],
+        ...["--step-ms", "20", "--rounds", "1", "--cache", cacheDir, "--json"],
       ],
       { from: "user" },
     );
@@ -76,6 +77,7 @@ test("tasksr bench data --json on the 640x480 trees: {configs: [{name, workers, 
   assert.equal(v.step_ms, 20);
   assert.equal(v.ideal_images_per_s, Math.min(v.loader_images_per_s!, v.step_images_per_s!));
   assert.ok(v.images_per_s! > 0);
+  assert.equal(v.torch_images_per_s === null, row.torch_images_per_s === null, "PyTorch beside the step where it runs");
   await assert.rejects(
     program.parseAsync(["bench", "data", "--config", "ocr"], { from: "user" }),
     fails("E_CLI_ARG", /--config: unknown "ocr"/),

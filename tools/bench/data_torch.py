@@ -5,7 +5,8 @@ train preset with the same ops (classification: resize short side, random crop, 
 side with nearest masks, random crop padded with 0/255, flip; detection: flip), makes uint8 tensors in the workers
 (PILToTensor) and collates as the torchvision references do (stacked; a list for detection); the main process
 converts images to float in [0, 1] and masks to int64, as tasksr's collate does. One untimed batch warms the
-workers up (persistent between epochs), then one epoch is timed.
+workers up (persistent between epochs), then one epoch is timed. With --step-ms the main process busy-waits that
+long after each batch, as tasksr's overlap measurement does (a training step holding the main thread).
 Prints one JSON line: {"images", "seconds", "images_per_s", "torch"}.
 """
 import argparse
@@ -116,6 +117,7 @@ def main():
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--prefetch", type=int, default=2)
+    p.add_argument("--step-ms", type=float, default=0)
     a = p.parse_args()
     if a.task == "classification":
         ds = Classification(a.root, a.resize, a.crop)
@@ -145,6 +147,9 @@ def main():
     n = 0
     for batch in loader:
         n += consume(batch)
+        end = time.perf_counter() + a.step_ms / 1000
+        while time.perf_counter() < end:
+            pass
     seconds = time.perf_counter() - t0
     print(json.dumps({"images": n, "seconds": seconds, "images_per_s": n / seconds, "torch": torch.__version__}))
 

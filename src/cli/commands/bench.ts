@@ -85,6 +85,7 @@ export function registerBench(program: Command): Command {
     .option("--workers <list>", "comma-separated worker-thread counts (PyTorch: num_workers)", "0,1,2")
     .option("--step-ms <ms>", "stand-in step of the overlap measurement, per batch (0: no overlap run)", "133")
     .option("--overlap-workers <n>", "worker threads of the overlap run (default: cores - 1, at least 1)")
+    .option("--rounds <n>", "timed epochs per measurement and side, alternating; the fastest is reported", "3")
     .option("--no-torch", "skip the PyTorch side")
     .option("--cache <dir>", "folder for the generated datasets (reused across runs)")
     .option("--json", "print one JSON object")
@@ -115,6 +116,7 @@ export function registerBench(program: Command): Command {
           o.overlapWorkers === undefined
             ? Math.max(1, availableParallelism() - 1)
             : int("--overlap-workers", o.overlapWorkers, 1),
+        rounds: int("--rounds", o.rounds, 1),
         onRow: o.json
           ? undefined
           : (r) => console.error(`${r.name}, ${r.workers} worker(s): ${r.images_per_s.toFixed(1)} img/s`),

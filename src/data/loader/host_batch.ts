@@ -3,14 +3,24 @@
  * thread assembles them and hands their buffers to the main thread (transferred, not copied); `collate.ts` turns
  * them into engine tensors. Every array owns its whole buffer, so transferring it never detaches memory a dataset
  * still holds.
+ *
+ * The images are already the batch tensor's contents ([N, 3, H, W] float in [0, 1], detection padded): the layout
+ * change, the conversion and the padding are per-pixel work, done here by the pixel kernels where workers run it in
+ * parallel, so that the main thread, which also runs the training step, only copies the floats into a tensor.
  */
 import { check } from "../../errors.js";
+import { pixels } from "../pixels.js";
 import type { BoxTarget, ClassTarget, MaskTarget, Sample, Task } from "../types.js";
+
+export interface AssembleOptions {
+  /** SR scale factor: detection batches are padded to multiples of it (default 1). */
+  scale?: number;
+}
 
 interface HostCommon {
   ids: string[];
-  /** [N, H, W, 3] RGB bytes (classification, segmentation), or each image's h*w*3 bytes one after another. */
-  images: Uint8Array;
+  /** [N, 3, H, W] float32 in [0, 1] (value / 255); for detection H, W are the padded size. */
+  images: Float32Array;
 }
 
 export interface ClassificationHostBatch extends HostCommon {
@@ -31,6 +41,9 @@ export interface SegmentationHostBatch extends HostCommon {
 
 export interface DetectionHostBatch extends HostCommon {
   task: "detection";
+  /** Padded height and width of the batch: the largest image's rounded up to a multiple of the scale. */
+  height: number;
+  width: number;
   /** [h, w] of each image, in order */
   sizes: [number, number][];
   /** [K_i * 4] xyxy boxes of each image */
@@ -41,23 +54,64 @@ export interface DetectionHostBatch extends HostCommon {
 
 export type HostBatch = ClassificationHostBatch | SegmentationHostBatch | DetectionHostBatch;
 
-/** The buffers of a host batch, for a transfer list. */
-export function hostBuffers(b: HostBatch): ArrayBuffer[] {
-  const arrays: ArrayBufferView[] = [b.images];
-  if (b.task === "classification") arrays.push(b.labels);
-  else if (b.task === "segmentation") arrays.push(b.masks);
-  else arrays.push(...b.boxes, ...b.labels);
+/**
+ * Free image and mask arrays of uploaded host batches, for the next ones (batches made on the main thread; a worker
+ * uses shared_arrays.ts): a segmentation batch of 8 at 480x480 is 24 MB, and allocating it per batch costs
+ * zero-filling and, through V8's external-memory accounting, about a full GC per batch (together a fifth of the
+ * loader's CPU time). Arrays are handed out by exact length; every assembly overwrites all of an array, so stale
+ * contents never show. At most `capacity` arrays are kept.
+ */
+/** Where assembly gets its large arrays (plain new arrays when none is given). */
+export interface ArraySource {
+  float32(length: number): Float32Array;
+  uint8(length: number): Uint8Array;
+}
+
+export class HostArrays implements ArraySource {
+  readonly #free: (Float32Array | Uint8Array)[] = [];
+  readonly capacity: number;
+
+  constructor(capacity = 4) {
+    this.capacity = capacity;
+  }
+
+  float32(length: number): Float32Array {
+    return (this.#take(Float32Array, length) as Float32Array | undefined) ?? new Float32Array(length);
+  }
+
+  uint8(length: number): Uint8Array {
+    return (this.#take(Uint8Array, length) as Uint8Array | undefined) ?? new Uint8Array(length);
+  }
+
+  /** Keeps the large arrays of `b` for reuse (the oldest kept array makes room when full). */
+  release(b: HostBatch): void {
+    for (const a of b.task === "segmentation" ? [b.images, b.masks] : [b.images]) {
+      if (this.#free.length >= this.capacity) this.#free.shift();
+      this.#free.push(a);
+    }
+  }
+
+  #take(type: typeof Float32Array | typeof Uint8Array, length: number): Float32Array | Uint8Array | undefined {
+    const i = this.#free.findIndex((a) => a instanceof type && a.length === length);
+    return i < 0 ? undefined : this.#free.splice(i, 1)[0];
+  }
+}
+
+/** The buffers of a host batch's small arrays (labels, boxes), for a transfer list. */
+export function smallBuffers(b: HostBatch): ArrayBuffer[] {
+  const arrays: ArrayBufferView[] =
+    b.task === "classification" ? [b.labels] : b.task === "detection" ? [...b.boxes, ...b.labels] : [];
   return arrays.map((a) => a.buffer as ArrayBuffer);
 }
 
-/** Writes the HWC bytes of one image as 3-channel RGB (grey replicated) at `offset` of `out`. */
-function putRgb(s: Sample, out: Uint8Array, offset: number): void {
-  const { image } = s;
-  if (image.channels === 3) {
-    out.set(image.data, offset);
-    return;
-  }
-  for (let i = 0; i < image.data.length; i++) out.fill(image.data[i]!, offset + i * 3, offset + i * 3 + 3);
+/**
+ * Writes one image as [3, hp, wp] floats at image slot `i` of `out`, padded at the right/bottom (methods.md A4):
+ * reflect when both pads are smaller than the image's sides (reflection needs pad < side), else replicate.
+ */
+function putPlanar(s: Sample, out: Float32Array, i: number, hp: number, wp: number): void {
+  const { data, width: w, height: h, channels } = s.image;
+  const mode = hp - h < h && wp - w < w ? "reflect" : "replicate";
+  pixels().toPlanarFloat(data, w, h, channels, out, i * 3 * hp * wp, wp, hp, mode);
 }
 
 function commonSize(samples: readonly Sample[], task: Task): { width: number; height: number } {
@@ -81,52 +135,61 @@ function expectKind(s: Sample, kind: string, task: Task): void {
   );
 }
 
-function stackImages(samples: readonly Sample[], h: number, w: number): Uint8Array {
-  const bytes = new Uint8Array(samples.length * h * w * 3);
+function stackImages(samples: readonly Sample[], h: number, w: number, arrays?: ArraySource): Float32Array {
+  const length = samples.length * 3 * h * w;
+  const images = arrays ? arrays.float32(length) : new Float32Array(length);
   samples.forEach((s, i) => {
-    putRgb(s, bytes, i * h * w * 3);
+    putPlanar(s, images, i, h, w);
   });
-  return bytes;
+  return images;
 }
 
-export function assembleClassification(samples: readonly Sample[]): ClassificationHostBatch {
+export function assembleClassification(samples: readonly Sample[], arrays?: ArraySource): ClassificationHostBatch {
   const { width, height } = commonSize(samples, "classification");
   const labels = new Int32Array(samples.length);
   samples.forEach((s, i) => {
     expectKind(s, "class", "classification");
     labels[i] = (s.target as ClassTarget).label;
   });
-  const images = stackImages(samples, height, width);
+  const images = stackImages(samples, height, width, arrays);
   return { task: "classification", ids: samples.map((s) => s.id), images, width, height, labels };
 }
 
-export function assembleSegmentation(samples: readonly Sample[]): SegmentationHostBatch {
+export function assembleSegmentation(samples: readonly Sample[], arrays?: ArraySource): SegmentationHostBatch {
   const { width, height } = commonSize(samples, "segmentation");
-  const masks = new Uint8Array(samples.length * height * width);
+  const length = samples.length * height * width;
+  const masks = arrays ? arrays.uint8(length) : new Uint8Array(length);
   samples.forEach((s, i) => {
     expectKind(s, "mask", "segmentation");
     const m = s.target as MaskTarget;
     check(m.width === width && m.height === height, () => `segmentation collate: mask of ${s.id} is not aligned`);
     masks.set(m.mask, i * height * width);
   });
-  const images = stackImages(samples, height, width);
+  const images = stackImages(samples, height, width, arrays);
   return { task: "segmentation", ids: samples.map((s) => s.id), images, width, height, masks };
 }
 
-export function assembleDetection(samples: readonly Sample[]): DetectionHostBatch {
+/**
+ * Pads every image at the right/bottom to the batch's max height/width rounded up to a multiple of `scale`, so that
+ * the SR network's LR input divides evenly. Boxes are untouched (padding at the right/bottom does not move pixels).
+ */
+export function assembleDetection(
+  samples: readonly Sample[],
+  o: AssembleOptions = {},
+  arrays?: ArraySource,
+): DetectionHostBatch {
+  const scale = o.scale ?? 1;
+  check(Number.isInteger(scale) && scale >= 1, () => `detection collate: scale must be an integer >= 1, got ${scale}`);
   check(samples.length > 0, () => "detection collate: empty batch");
   for (const s of samples) expectKind(s, "boxes", "detection");
-  const total = samples.reduce((n, s) => n + s.image.width * s.image.height * 3, 0);
-  const images = new Uint8Array(total);
-  let offset = 0;
-  for (const s of samples) {
-    putRgb(s, images, offset);
-    offset += s.image.width * s.image.height * 3;
-  }
+  const height = Math.ceil(Math.max(...samples.map((s) => s.image.height)) / scale) * scale;
+  const width = Math.ceil(Math.max(...samples.map((s) => s.image.width)) / scale) * scale;
   return {
     task: "detection",
     ids: samples.map((s) => s.id),
-    images,
+    images: stackImages(samples, height, width, arrays),
+    height,
+    width,
     sizes: samples.map((s) => [s.image.height, s.image.width]),
     boxes: samples.map((s) => {
       const b = s.target as BoxTarget;
@@ -136,14 +199,19 @@ export function assembleDetection(samples: readonly Sample[]): DetectionHostBatc
   };
 }
 
-/** The assembly of a task's batches. */
-export function assembleFor(task: Task, samples: readonly Sample[]): HostBatch {
+/** The assembly of a task's batches (large arrays from `arrays` when given). */
+export function assembleFor(
+  task: Task,
+  samples: readonly Sample[],
+  o: AssembleOptions = {},
+  arrays?: ArraySource,
+): HostBatch {
   switch (task) {
     case "classification":
-      return assembleClassification(samples);
+      return assembleClassification(samples, arrays);
     case "segmentation":
-      return assembleSegmentation(samples);
+      return assembleSegmentation(samples, arrays);
     case "detection":
-      return assembleDetection(samples);
+      return assembleDetection(samples, o, arrays);
   }
 }

@@ -70,6 +70,11 @@ export interface DataLoaderOptions<T extends Target, B> {
   strided?: Shard;
 }
 
+interface Loaded<B> {
+  finish(): B;
+  discard(): void;
+}
+
 export interface EpochOptions {
   /** First batch to load (resume inside an epoch). */
   startBatch?: number;
@@ -118,7 +123,8 @@ export class DataLoader<T extends Target, B> {
         `data.workers: ${this.workers} worker threads cannot rebuild this loader: ${missing}; use workers: 0`,
       );
     }
-    return { dataset: dataset!, transform, task: collate.task!, seed: this.#o.seed ?? 0 };
+    const assemble = { scale: collate.options!.scale };
+    return { dataset: dataset!, transform, task: collate.task!, assemble, seed: this.#o.seed ?? 0 };
   }
 
   /** Stops the worker threads (a no-op without them). The loader can be iterated again afterwards. */
@@ -185,14 +191,27 @@ export class DataLoader<T extends Target, B> {
     return Promise.all(indices.map(async (i) => transform(await this.dataset.get(i), new Rng(seed, epoch, i))));
   }
 
-  /** A batch being loaded: to be finished into B when it is handed out (collate, or upload of a host batch). */
-  #start(indices: number[], epoch: number, b: number): Promise<() => B> {
-    if (this.workers === 0) return this.#load(indices, epoch).then((samples) => () => this.#o.collate(samples));
+  /**
+   * A batch being loaded, to be finished into B when it is handed out (collate, or upload of a host batch), or
+   * discarded when the epoch stops early (a worker's shared buffers go back to it).
+   */
+  #start(indices: number[], epoch: number, b: number): Promise<Loaded<B>> {
+    if (this.workers === 0) {
+      return this.#load(indices, epoch).then((samples) => ({ finish: () => this.#o.collate(samples), discard() {} }));
+    }
     this.#pool ??= new WorkerPool(this.workers, this.#workerInit(), this.#o.workerHeapMb);
+    const pool = this.#pool;
     const collate = this.#o.collate as unknown as TaskCollate;
-    return this.#pool
-      .load(epoch, indices, `batch ${b} of epoch ${epoch}`)
-      .then((host) => () => uploadBatch(host, collate.options) as B);
+    return pool.load(epoch, indices, `batch ${b} of epoch ${epoch}`).then((host) => ({
+      finish: () => {
+        try {
+          return uploadBatch(host, collate.options) as B;
+        } finally {
+          pool.release(host);
+        }
+      },
+      discard: () => pool.release(host),
+    }));
   }
 
   /** The batches of `epoch` (from `startBatch` on), loaded `prefetch` batches ahead. */
@@ -204,7 +223,7 @@ export class DataLoader<T extends Target, B> {
       () => `startBatch must be in [0, ${plan.length}], got ${start}`,
       "E_CONFIG",
     );
-    const pending: Promise<() => B>[] = [];
+    const pending: Promise<Loaded<B>>[] = [];
     let next = start;
     const fill = (inFlight: number) => {
       while (pending.length < inFlight && next < plan.length) {
@@ -217,15 +236,24 @@ export class DataLoader<T extends Target, B> {
     };
     // Without workers: the batch awaited plus `prefetch` ahead; with them, `prefetch` per worker (at least one).
     const depth = this.workers === 0 ? this.prefetch + 1 : Math.max(1, this.prefetch) * this.workers;
-    for (let b = start; b < plan.length; b++) {
-      fill(depth);
-      const finish = await pending.shift()!;
-      // Workers stay busy while the consumer works; the main thread keeps `prefetch` ahead.
-      fill(this.workers === 0 ? depth - 1 : depth);
-      // In-memory datasets (IDX) resolve without any I/O, so a whole epoch would otherwise run in microtasks: the
-      // event loop never turns and signal handlers (Ctrl-C, SIGTERM), timers and IPC events never run.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      yield finish();
+    try {
+      for (let b = start; b < plan.length; b++) {
+        fill(depth);
+        const loaded = await pending.shift()!;
+        // Workers stay busy while the consumer works; the main thread keeps `prefetch` ahead.
+        fill(this.workers === 0 ? depth - 1 : depth);
+        // In-memory datasets (IDX) resolve without any I/O, so a whole epoch would otherwise run in microtasks: the
+        // event loop never turns and signal handlers (Ctrl-C, SIGTERM), timers and IPC events never run.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        yield loaded.finish();
+      }
+    } finally {
+      // A consumer that stops early (break, error) leaves batches in flight: they are dropped as they arrive.
+      for (const p of pending)
+        p.then(
+          (l) => l.discard(),
+          () => {},
+        );
     }
   }
 

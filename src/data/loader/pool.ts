@@ -11,7 +11,8 @@ import "sharp";
 import { type ErrorCode, ErrorCodes, TasksrError } from "../../errors.js";
 import { pixels } from "../pixels.js";
 import type { HostBatch } from "./host_batch.js";
-import type { WorkerError, WorkerInit, WorkerRequest } from "./worker.js";
+import { MainSharedArrays, type PackedHostBatch } from "./shared_arrays.js";
+import type { WorkerError, WorkerInit, WorkerRelease, WorkerRequest } from "./worker.js";
 
 interface Pending {
   resolve: (b: HostBatch) => void;
@@ -23,6 +24,7 @@ interface Pending {
 interface Slot {
   index: number;
   worker: Worker;
+  shared: MainSharedArrays;
   inFlight: number;
   /** Set when the worker died: the error every later request gets. */
   dead?: TasksrError;
@@ -38,6 +40,8 @@ export class WorkerPool {
   readonly size: number;
   readonly #slots: Slot[];
   readonly #pending = new Map<number, Pending>();
+  /** The worker and shared buffers of each batch handed out, to release them after the upload. */
+  readonly #origin = new WeakMap<HostBatch, { slot: Slot; ids: number[] }>();
   #next = 0;
   #closed = false;
 
@@ -47,11 +51,13 @@ export class WorkerPool {
     this.#slots = Array.from({ length: size }, (_, index) => {
       const worker = new Worker(new URL("./worker.js", import.meta.url), {
         workerData: init,
+        // Workers inherit node's flags, but --input-type (a script given with -e) makes a worker fail to start.
+        execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
         ...(heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } }),
       });
-      const slot: Slot = { index, worker, inFlight: 0 };
+      const slot: Slot = { index, worker, shared: new MainSharedArrays(), inFlight: 0 };
       worker.unref();
-      worker.on("message", (m: { id: number; host?: HostBatch; error?: WorkerError }) => this.#settle(m));
+      worker.on("message", (m: { id: number; packed?: PackedHostBatch; error?: WorkerError }) => this.#settle(m));
       worker.on("error", (err) => this.#died(slot, `failed: ${err.message}`));
       worker.on("exit", (code) => {
         if (!this.#closed) this.#died(slot, `exited with code ${code}`);
@@ -74,13 +80,26 @@ export class WorkerPool {
     });
   }
 
-  #settle(m: { id: number; host?: HostBatch; error?: WorkerError }): void {
+  #settle(m: { id: number; packed?: PackedHostBatch; error?: WorkerError }): void {
     const p = this.#pending.get(m.id);
     if (!p) return;
     this.#pending.delete(m.id);
     this.#release(p.slot);
-    if (m.error) p.reject(fromWorker(m.error));
-    else p.resolve(m.host!);
+    if (m.error) {
+      p.reject(fromWorker(m.error));
+      return;
+    }
+    const { host, ids } = p.slot.shared.unpack(m.packed!);
+    this.#origin.set(host, { slot: p.slot, ids });
+    p.resolve(host);
+  }
+
+  /** Hands the shared buffers of an uploaded batch back to its worker: `b` must not be read after. */
+  release(b: HostBatch): void {
+    const o = this.#origin.get(b);
+    if (!o || o.slot.dead || this.#closed) return;
+    this.#origin.delete(b);
+    o.slot.worker.postMessage({ release: o.ids } satisfies WorkerRelease);
   }
 
   #release(slot: Slot): void {

@@ -1,6 +1,8 @@
 /**
  * A data worker thread: rebuilds the loader's dataset and transform from their descriptions (describe.ts), then
- * answers each request { id, epoch, indices } with the host batch of those samples, its buffers transferred. Each
+ * answers each request { id, epoch, indices } with the host batch of those samples: its images and masks in shared
+ * buffers (shared_arrays.ts), which the main thread releases ({ release }) once it has uploaded them, its small
+ * arrays transferred. Each
  * sample is augmented from its own stream Rng(seed, epoch, index), exactly as on the main thread, so the batches do
  * not depend on which thread made them. The engine is never loaded here.
  */
@@ -13,12 +15,15 @@ import { identity, type Transform } from "../transforms/compose.js";
 import { type PresetOptions, presetFor } from "../transforms/presets.js";
 import { Rng } from "../transforms/rng.js";
 import type { Dataset, Task } from "../types.js";
-import { assembleFor, hostBuffers } from "./host_batch.js";
+import { type AssembleOptions, assembleFor, smallBuffers } from "./host_batch.js";
+import { type PackedHostBatch, WorkerSharedArrays } from "./shared_arrays.js";
 
 export interface WorkerInit {
   dataset: DatasetDescription;
   transform?: TransformDescription;
   task: Task;
+  /** The task collate's assembly options (detection's SR scale). */
+  assemble: AssembleOptions;
   seed: number;
 }
 
@@ -26,6 +31,11 @@ export interface WorkerRequest {
   id: number;
   epoch: number;
   indices: number[];
+}
+
+/** The shared buffers of an uploaded batch, free again. */
+export interface WorkerRelease {
+  release: number[];
 }
 
 /** An error as it crosses the thread boundary (structured clone keeps no error code). */
@@ -60,14 +70,26 @@ try {
 // Failing to open is reported once, with the request that first needs the dataset.
 ready.catch(() => {});
 
-port.on("message", async (req: WorkerRequest) => {
+const shared = new WorkerSharedArrays();
+
+port.on("message", async (req: WorkerRequest | WorkerRelease) => {
+  if ("release" in req) {
+    shared.release(req.release);
+    return;
+  }
   try {
     const { ds, transform } = await ready;
     const samples = await Promise.all(
       req.indices.map(async (i) => transform(await ds.get(i), new Rng(init.seed, req.epoch, i))),
     );
-    const host = assembleFor(init.task, samples);
-    port.postMessage({ id: req.id, host }, hostBuffers(host));
+    let packed: PackedHostBatch;
+    try {
+      packed = shared.pack(assembleFor(init.task, samples, init.assemble, shared));
+    } catch (err) {
+      shared.abandon();
+      throw err;
+    }
+    port.postMessage({ id: req.id, packed }, smallBuffers(packed.host));
   } catch (err) {
     port.postMessage({ id: req.id, error: toWorkerError(err) });
   }

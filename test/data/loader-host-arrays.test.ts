@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { HostArrays, type SegmentationHostBatch } from "../../src/data/loader/host_batch.js";
+import { MainSharedArrays, WorkerSharedArrays } from "../../src/data/loader/shared_arrays.js";
+import { pixels } from "../../src/data/pixels.js";
+import { F, scope, tensor } from "../../src/engine/index.js";
+
+test("toPlanarFloat: every byte value equals the engine's float().div(255) to the bit; grey fills three planes", () => {
+  const bytes = Uint8Array.from({ length: 256 * 3 }, (_, i) => Math.floor(i / 3)); // [1, 256, 3]: pixel x = x
+  const out = new Float32Array(3 * 256);
+  pixels().toPlanarFloat(bytes, 256, 1, 3, out, 0, 256, 1, "replicate");
+  const want = scope(() =>
+    tensor(bytes, { shape: [1, 256, 3] })
+      .permute(2, 0, 1)
+      .float()
+      .div(255)
+      .data<"float32">(),
+  );
+  assert.deepEqual(new Uint32Array(out.buffer), new Uint32Array(Float32Array.from(want).buffer));
+  const grey = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const g = new Float32Array(3 * 256 + 5).fill(-1);
+  pixels().toPlanarFloat(grey, 16, 16, 1, g, 5, 16, 16, "reflect");
+  assert.deepEqual(Array.from(g.subarray(0, 5)), [-1, -1, -1, -1, -1], "nothing before the offset is written");
+  for (let c = 0; c < 3; c++)
+    assert.deepEqual(
+      g.subarray(5 + c * 256, 5 + (c + 1) * 256),
+      out.filter((_, i) => i < 256),
+    );
+});
+
+test("toPlanarFloat pads at the right and bottom as F.pad reflect / replicate", () => {
+  const w = 5;
+  const h = 4;
+  const src = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 37) % 256);
+  for (const [mode, ow, oh] of [
+    ["reflect", 9, 7],
+    ["replicate", 13, 11],
+  ] as const) {
+    const out = new Float32Array(3 * ow * oh);
+    pixels().toPlanarFloat(src, w, h, 3, out, 0, ow, oh, mode);
+    const want = scope(() => {
+      const x = tensor(src, { shape: [1, h, w, 3] })
+        .permute(0, 3, 1, 2)
+        .float()
+        .div(255);
+      return F.pad(x, [0, ow - w, 0, oh - h], mode)
+        .contiguous()
+        .data<"float32">();
+    });
+    assert.deepEqual(Array.from(out), Array.from(want), mode);
+  }
+});
+
+test("toPlanarFloat names what is wrong with its arguments", () => {
+  const k = pixels();
+  const src = new Uint8Array(4 * 4 * 3);
+  const dst = new Float32Array(3 * 8 * 8);
+  assert.throws(() => k.toPlanarFloat(src, 4, 4, 3, dst, 0, 8, 8, "reflect"), /reflect padding needs pads smaller/);
+  assert.throws(() => k.toPlanarFloat(src, 4, 4, 3, dst, 1, 8, 8, "replicate"), /dst holds 192 floats, too few/);
+  assert.throws(() => k.toPlanarFloat(src, 4, 4, 3, dst, 0, 3, 4, "replicate"), /outWidth must be an integer >= 4/);
+  assert.throws(() => k.toPlanarFloat(src, 4, 4, 3, dst, 0, 4, 4, "wrap" as "reflect"), /mode must be "reflect"/);
+  assert.throws(() => k.toPlanarFloat(src, 4, 6, 2, dst, 0, 4, 6, "reflect"), /channels must be 1 or 3/);
+  assert.throws(() => k.toPlanarFloat(src, 4, 4, 3, new Uint8Array(48) as never, 0, 4, 4, "reflect"), /Float32Array/);
+});
+
+function segBatch(arrays: { float32(n: number): Float32Array; uint8(n: number): Uint8Array }, n: number) {
+  return {
+    task: "segmentation",
+    ids: ["a"],
+    width: n,
+    height: 1,
+    images: arrays.float32(3 * n),
+    masks: arrays.uint8(n),
+  } satisfies SegmentationHostBatch;
+}
+
+test("HostArrays hands back released arrays by exact length and keeps at most its capacity", () => {
+  const a = new HostArrays(2);
+  const b1 = segBatch(a, 4);
+  a.release(b1);
+  const b2 = segBatch(a, 4);
+  assert.equal(b2.images, b1.images);
+  assert.equal(b2.masks, b1.masks);
+  assert.notEqual(segBatch(a, 5).images, b1.images, "another length is a new array");
+  a.release(b2);
+  a.release(segBatch(new HostArrays(), 6)); // pushes out b2's arrays
+  assert.notEqual(a.float32(12), b2.images);
+});
+
+test("shared arrays: a buffer travels to the main thread once, is busy until released, and reused after", () => {
+  const worker = new WorkerSharedArrays();
+  const main = new MainSharedArrays();
+  const first = segBatch(worker, 8);
+  first.images.fill(0.5);
+  first.masks.fill(7);
+  const p1 = worker.pack(first);
+  assert.ok(p1.images.buffer instanceof SharedArrayBuffer && p1.masks?.buffer instanceof SharedArrayBuffer);
+  assert.equal(p1.host.images.length, 0, "the packed batch carries no pixels of its own");
+  const u1 = main.unpack(structuredClone(p1));
+  assert.deepEqual(Array.from(new Set(u1.host.images)), [0.5]);
+  assert.deepEqual(Array.from(new Set((u1.host as SegmentationHostBatch).masks)), [7]);
+  // While the main thread holds batch 1, batch 2 gets other buffers.
+  const p2 = worker.pack(segBatch(worker, 8));
+  assert.notEqual(p2.images.id, p1.images.id);
+  worker.release(u1.ids);
+  // Released: the next batch of that size reuses them and sends only their numbers; a smaller one fits too.
+  const p3 = worker.pack(segBatch(worker, 6));
+  assert.equal(p3.images.id, p1.images.id);
+  assert.equal(p3.images.buffer, undefined);
+  const u3 = main.unpack(structuredClone(p3));
+  assert.equal(u3.host.images.length, 18);
+  assert.equal(u3.host.images.buffer, u1.host.images.buffer, "the main thread views the buffer it already has");
+  // A failed assembly gives back what it took: buffers 0-3 are busy, so it took a new buffer 4, which the next
+  // batch gets.
+  worker.float32(3 * 8);
+  worker.abandon();
+  const p4 = worker.pack(segBatch(worker, 8));
+  assert.equal(p4.images.id, 4);
+  assert.ok(p4.images.buffer, "sent with the batch: the main thread never had buffer 4");
+});
