@@ -536,6 +536,24 @@ Napi::Value ToPlanarFloat(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// firstOutOfRange(data: Uint8Array, limit, except): index of the first byte >= limit other than `except`, or -1
+// (label-mask validation: class indices below the class count, or the ignore index).
+Napi::Value FirstOutOfRange(const Napi::CallbackInfo& info) {
+  if (info.Length() < 3 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(info.Env(), "expected (data: Uint8Array, limit, except)");
+  }
+  const auto data = info[0].As<Napi::Uint8Array>();
+  const int limit = IntArg(info, 1, "limit", 0);
+  const int except = IntArg(info, 2, "except", 0);
+  const uint8_t* p = data.Data();
+  const size_t n = data.ElementLength();
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] >= limit && p[i] != except) return Napi::Number::New(info.Env(), static_cast<double>(i));
+  }
+  return Napi::Number::New(info.Env(), -1);
+}
+
 // Turns C++ exceptions other than Napi::Error (std::bad_alloc from a huge image) into JS errors: node-addon-api
 // converts only its own.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
@@ -556,6 +574,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("resizeNearest", Napi::Function::New(env, Guarded<ResizeNearest>));
   exports.Set("flipHorizontal", Napi::Function::New(env, Guarded<FlipHorizontal>));
   exports.Set("decodeJpeg", Napi::Function::New(env, Guarded<DecodeJpeg>));
+  exports.Set("firstOutOfRange", Napi::Function::New(env, Guarded<FirstOutOfRange>));
   exports.Set("toPlanarFloat", Napi::Function::New(env, Guarded<ToPlanarFloat>));
   exports.Set("decodeIndexPng", Napi::Function::New(env, Guarded<DecodeIndexPng>));
   return exports;

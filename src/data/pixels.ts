@@ -29,6 +29,8 @@ export interface PixelKernels {
   decodeIndexPng(bytes: Uint8Array): { data: Uint8Array; width: number; height: number } | undefined;
   /** [h, w, c] mirrored left-right. */
   flipHorizontal(src: Uint8Array, w: number, h: number, c: number): Uint8Array;
+  /** Index of the first byte >= limit other than `except`, or -1. */
+  firstOutOfRange(data: Uint8Array, limit: number, except: number): number;
   /**
    * [h, w, c] bytes (c = 1 or 3) -> [3, outH, outW] float32 value / 255 written at `dst[offset..]` (bit-equal to the
    * engine's float().div(255)); grey fills all three planes; outW >= w and outH >= h pad at the right and bottom.

@@ -112,16 +112,14 @@ export function checkMask(
     throw bad(file, `is ${m.width}x${m.height} but its image is ${image.width}x${image.height} (width x height)`);
   }
   if (numClasses === undefined) return;
-  for (let i = 0; i < m.mask.length; i++) {
-    const v = m.mask[i]!;
-    if (v >= numClasses && v !== IGNORE_INDEX) {
-      const x = i % m.width;
-      const y = Math.floor(i / m.width);
-      throw bad(
-        file,
-        `value ${v} at (x ${x}, y ${y}) is neither a class index below ${numClasses} nor ${IGNORE_INDEX}`,
-      );
-    }
+  const i = pixels().firstOutOfRange(m.mask, numClasses, IGNORE_INDEX);
+  if (i >= 0) {
+    const x = i % m.width;
+    const y = Math.floor(i / m.width);
+    throw bad(
+      file,
+      `value ${m.mask[i]} at (x ${x}, y ${y}) is neither a class index below ${numClasses} nor ${IGNORE_INDEX}`,
+    );
   }
 }
 

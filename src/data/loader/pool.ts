@@ -51,8 +51,10 @@ export class WorkerPool {
     this.#slots = Array.from({ length: size }, (_, index) => {
       const worker = new Worker(new URL("./worker.js", import.meta.url), {
         workerData: init,
-        // Workers inherit node's flags, but --input-type (a script given with -e) makes a worker fail to start.
-        execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
+        // Workers inherit node's flags, but an inherited --input-type (a script given with -e) stops them starting;
+        // an explicit list is checked strictly (V8 flags such as --max-old-space-size are refused), so it is only
+        // given, empty, in that case.
+        execArgv: process.execArgv.some((a) => a.startsWith("--input-type")) ? [] : undefined,
         ...(heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } }),
       });
       const slot: Slot = { index, worker, shared: new MainSharedArrays(), inFlight: 0 };
