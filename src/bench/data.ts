@@ -130,12 +130,21 @@ async function pipeline(name: DataBenchConfig, o: DataBenchOptions): Promise<Pip
   return { task, dataset, preset, torchArgs };
 }
 
-/** Busy-waits `ms` on the main thread: a training step as the loader sees it. */
+let spinSink = 0;
+
+/**
+ * Busy-waits `ms` on the main thread: a training step as the loader sees it, one core busy and the thread unable to
+ * run anything else. The clock is read every 10,000 iterations only: reading it allocates a heap number, and a loop
+ * of reads made the main isolate collect garbage (on helper threads, beside the loader) every 40 ms, which a step
+ * running in libtorch does not do.
+ */
 function holdMainThread(ms: number): void {
   const end = performance.now() + ms;
-  while (performance.now() < end) {
-    // spin
-  }
+  let x = spinSink;
+  do {
+    for (let i = 0; i < 10_000; i++) x = (x * 1664525 + 1013904223) | 0;
+  } while (performance.now() < end);
+  spinSink = x;
 }
 
 async function timeOurs(p: Pipeline, workers: number, o: DataBenchOptions, stepMs = 0) {
@@ -199,7 +208,11 @@ async function bestOf(
   workers: number,
   python: string | undefined,
   stepMs = 0,
-): Promise<{ ours: { images: number; seconds: number; images_per_s: number }; torch: number | null; version?: string }> {
+): Promise<{
+  ours: { images: number; seconds: number; images_per_s: number };
+  torch: number | null;
+  version?: string;
+}> {
   let ours: { images: number; seconds: number; images_per_s: number } | undefined;
   let torch: number | null = null;
   let version: string | undefined;

@@ -27,6 +27,25 @@ export interface PixelKernels {
    * PNG. Throws on a wrong signature, a CRC mismatch or damaged image data.
    */
   decodeIndexPng(bytes: Uint8Array): { data: Uint8Array; width: number; height: number } | undefined;
+  /**
+   * The window (x, y, winW, winH) of [h, w, c] resized to outW x outH (PIL bilinear, or nearest), pixels outside the
+   * resized image set to `fill` (per channel), mirrored when `flip`: bit-equal to resize, crop, flip in turn.
+   */
+  resizeWindow(
+    src: Uint8Array,
+    w: number,
+    h: number,
+    c: number,
+    outW: number,
+    outH: number,
+    x: number,
+    y: number,
+    winW: number,
+    winH: number,
+    fill: readonly number[],
+    flip: boolean,
+    nearest: boolean,
+  ): Uint8Array;
   /** [h, w, c] mirrored left-right. */
   flipHorizontal(src: Uint8Array, w: number, h: number, c: number): Uint8Array;
   /** Index of the first byte >= limit other than `except`, or -1. */

@@ -40,7 +40,8 @@ export function mapTarget<T extends Target>(
   }
 }
 
-function checkMaskAligned(s: Sample): void {
+/** Fails unless a mask target has the image's size. */
+export function checkMaskAligned(s: Sample): void {
   if (s.target.kind === "mask") {
     const t = s.target;
     check(

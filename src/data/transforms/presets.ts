@@ -7,10 +7,11 @@ import { describeTransform } from "../describe.js";
 import type { Task } from "../types.js";
 import type { Transform } from "./compose.js";
 import { compose, identity } from "./compose.js";
-import { centerCrop, randomCrop } from "./crop.js";
+import { centerCrop } from "./crop.js";
 import { hflip } from "./flip.js";
 import { type PhotometricOptions, photometricDistort } from "./photometric.js";
 import { resize } from "./resize.js";
+import { resizedCropFlip } from "./resized_crop.js";
 import { type ExpandOptions, expand, type IouCropOptions, iouCrop } from "./ssd.js";
 
 export type Split = "train" | "eval";
@@ -29,7 +30,7 @@ export function classificationPreset(split: Split, o: ClassificationPresetOption
   const size = o.resize ?? 256;
   const crop = o.crop ?? 224;
   return split === "train"
-    ? compose([resize(size), randomCrop(crop), hflip(o.hflip ?? 0.5)])
+    ? resizedCropFlip({ resize: size, crop, hflip: o.hflip ?? 0.5 })
     : compose([resize(size), centerCrop(crop)]);
 }
 
@@ -45,7 +46,7 @@ export interface SegmentationPresetOptions {
 export function segmentationPreset(split: Split, o: SegmentationPresetOptions = {}): Transform {
   const size = o.resize ?? 520;
   return split === "train"
-    ? compose([resize(size), randomCrop(o.crop ?? 480, { padIfSmaller: true }), hflip(o.hflip ?? 0.5)])
+    ? resizedCropFlip({ resize: size, crop: o.crop ?? 480, padIfSmaller: true, hflip: o.hflip ?? 0.5 })
     : resize(size);
 }
 
