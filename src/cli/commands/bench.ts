@@ -140,7 +140,10 @@ export function registerBench(program: Command): Command {
         console.log(
           `overlap (segmentation, ${v.workers} worker(s), step ${v.step_ms} ms/batch): ${v.images_per_s.toFixed(1)} images/s; ` +
             `loader alone ${v.loader_images_per_s.toFixed(1)}, step alone ${v.step_images_per_s.toFixed(1)}, ` +
-            `ideal ${v.ideal_images_per_s.toFixed(1)} (${((100 * v.images_per_s) / v.ideal_images_per_s).toFixed(0)} %)`,
+            `ideal ${v.ideal_images_per_s.toFixed(1)} (${((100 * v.images_per_s) / v.ideal_images_per_s).toFixed(0)} %)` +
+            (v.torch_images_per_s === null
+              ? ""
+              : `; PyTorch beside the same step ${v.torch_images_per_s.toFixed(1)} (alone ${f(v.torch_loader_images_per_s, 1)})`),
         );
       }
     });
