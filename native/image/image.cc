@@ -76,14 +76,15 @@ inline uint8_t Clip8(int32_t acc) {
   return static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-// One separable pass along x: [h, w, C] -> [h, out, C], C a compile-time channel count so that the C sums of a pixel
-// stay in registers.
+// One separable pass along x for output columns [x0, x1): [h, w, C] -> [h, x1 - x0, C], C a compile-time channel
+// count so that the C sums of a pixel stay in registers.
 template <int C>
-void PassXC(const uint8_t* src, int w, int h, const Coeffs& k, int out, uint8_t* dst) {
+void HPassWindow(const uint8_t* src, int w, int h, const Coeffs& k, int x0, int x1, uint8_t* dst) {
+  const int vw = x1 - x0;
   for (int y = 0; y < h; y++) {
     const uint8_t* row = src + static_cast<size_t>(y) * w * C;
-    uint8_t* drow = dst + static_cast<size_t>(y) * out * C;
-    for (int x = 0; x < out; x++) {
+    uint8_t* drow = dst + static_cast<size_t>(y) * vw * C;
+    for (int x = x0; x < x1; x++) {
       const int32_t* kw = &k.weights[static_cast<size_t>(x) * k.ksize];
       const uint8_t* p = row + static_cast<size_t>(k.start[x]) * C;
       const int n = k.count[x];
@@ -92,15 +93,15 @@ void PassXC(const uint8_t* src, int w, int h, const Coeffs& k, int out, uint8_t*
       for (int i = 0; i < n; i++) {
         for (int ch = 0; ch < C; ch++) acc[ch] += p[i * C + ch] * kw[i];
       }
-      for (int ch = 0; ch < C; ch++) drow[x * C + ch] = Clip8(acc[ch]);
+      for (int ch = 0; ch < C; ch++) drow[(x - x0) * C + ch] = Clip8(acc[ch]);
     }
   }
 }
 
 void PassX(const uint8_t* src, int w, int h, int c, int out, uint8_t* dst) {
   const Coeffs k = Coefficients(w, out);
-  if (c == 3) return PassXC<3>(src, w, h, k, out, dst);
-  if (c == 1) return PassXC<1>(src, w, h, k, out, dst);
+  if (c == 3) return HPassWindow<3>(src, w, h, k, 0, out, dst);
+  if (c == 1) return HPassWindow<1>(src, w, h, k, 0, out, dst);
   for (int y = 0; y < h; y++) {
     const uint8_t* row = src + static_cast<size_t>(y) * w * c;
     uint8_t* drow = dst + static_cast<size_t>(y) * out * c;
@@ -235,27 +236,6 @@ Napi::Value ResizeNearest(const Napi::CallbackInfo& info) {
     });
   }
   return out;
-}
-
-// The horizontal pass for output columns [x0, x1) only: [h, w, C] -> [h, x1 - x0, C].
-template <int C>
-void HPassWindow(const uint8_t* src, int w, int h, const Coeffs& k, int x0, int x1, uint8_t* dst) {
-  const int vw = x1 - x0;
-  for (int y = 0; y < h; y++) {
-    const uint8_t* row = src + static_cast<size_t>(y) * w * C;
-    uint8_t* drow = dst + static_cast<size_t>(y) * vw * C;
-    for (int x = x0; x < x1; x++) {
-      const int32_t* kw = &k.weights[static_cast<size_t>(x) * k.ksize];
-      const uint8_t* p = row + static_cast<size_t>(k.start[x]) * C;
-      const int n = k.count[x];
-      int32_t acc[C];
-      for (int ch = 0; ch < C; ch++) acc[ch] = 1 << (kPrecisionBits - 1);
-      for (int i = 0; i < n; i++) {
-        for (int ch = 0; ch < C; ch++) acc[ch] += p[i * C + ch] * kw[i];
-      }
-      for (int ch = 0; ch < C; ch++) drow[(x - x0) * C + ch] = Clip8(acc[ch]);
-    }
-  }
 }
 
 // resizeWindow(src, w, h, c, outW, outH, x, y, winW, winH, fill: number[], flip, nearest): the window (x, y,
