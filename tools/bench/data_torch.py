@@ -6,7 +6,8 @@ side with nearest masks, random crop padded with 0/255, flip; detection: flip), 
 (PILToTensor) and collates as the torchvision references do (stacked; a list for detection); the main process
 converts images to float in [0, 1] and masks to int64, as tasksr's collate does. One untimed batch warms the
 workers up (persistent between epochs), then one epoch is timed. With --step-ms the main process busy-waits that
-long after each batch, as tasksr's overlap measurement does (a training step holding the main thread).
+long after each batch, as tasksr's overlap measurement does (a training step holding the main thread); with
+--steady the clock starts when the first batch of the timed epoch arrives and that batch is not counted.
 Prints one JSON line: {"images", "seconds", "images_per_s", "torch"}.
 """
 import argparse
@@ -118,6 +119,7 @@ def main():
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--prefetch", type=int, default=2)
     p.add_argument("--step-ms", type=float, default=0)
+    p.add_argument("--steady", action="store_true")
     a = p.parse_args()
     if a.task == "classification":
         ds = Classification(a.root, a.resize, a.crop)
@@ -145,8 +147,14 @@ def main():
         break
     t0 = time.perf_counter()
     n = 0
+    first = True
     for batch in loader:
-        n += consume(batch)
+        if a.steady and first:
+            consume(batch)
+            t0 = time.perf_counter()
+        else:
+            n += consume(batch)
+        first = False
         end = time.perf_counter() + a.step_ms / 1000
         while time.perf_counter() < end:
             pass

@@ -72,11 +72,7 @@ ready.catch(() => {});
 
 const shared = new WorkerSharedArrays();
 
-port.on("message", async (req: WorkerRequest | WorkerRelease) => {
-  if ("release" in req) {
-    shared.release(req.release);
-    return;
-  }
+async function answer(req: WorkerRequest): Promise<void> {
   try {
     const { ds, transform } = await ready;
     const samples = await Promise.all(
@@ -93,4 +89,16 @@ port.on("message", async (req: WorkerRequest | WorkerRelease) => {
   } catch (err) {
     port.postMessage({ id: req.id, error: toWorkerError(err) });
   }
+}
+
+// Requests are answered one after another, in the order they came: the main thread needs the oldest first, and
+// batches loaded side by side share this thread, so the oldest would finish later than it has to.
+let queue: Promise<void> = Promise.resolve();
+
+port.on("message", (req: WorkerRequest | WorkerRelease) => {
+  if ("release" in req) {
+    shared.release(req.release);
+    return;
+  }
+  queue = queue.then(() => answer(req));
 });
