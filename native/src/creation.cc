@@ -76,6 +76,32 @@ void registerCreation(Registry& r) {
     const at::Device dev = Dev(info, 3);
     return wrap(info.Env(), dev.is_cpu() ? t : t.to(dev));
   });
+  // viewShared(float32View, shape, flags: Int32Array, index) -> a CPU float32 tensor over the view's memory, no copy.
+  // For data-worker batches in SharedArrayBuffers: when the tensor's storage is freed (on whatever thread),
+  // flags[index] is set to 0 with release ordering, which tells the worker the buffer is free again (it reads the
+  // flag with Atomics.load). The caller keeps both buffers alive until the flag reads 0 (shared_arrays.ts).
+  r.def("viewShared", [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const ByteView src = bytesOf(info, 0);
+    const auto shape = IL(info, 1);
+    const ByteView flags = bytesOf(info, 2);
+    const int64_t index = info[3].As<Napi::Number>().Int64Value();
+    if (index < 0 || static_cast<size_t>(index + 1) * sizeof(int32_t) > flags.length) {
+      throw ArgError("flag index " + std::to_string(index) + " outside flags of " + std::to_string(flags.length) +
+                     " bytes");
+    }
+    int64_t numel = 1;
+    for (const int64_t d : shape) numel *= d;
+    if (static_cast<size_t>(numel) * sizeof(float) != src.length) {
+      throw ArgError("data has " + std::to_string(src.length) + " bytes but the shape needs " +
+                     std::to_string(numel * sizeof(float)));
+    }
+    if (reinterpret_cast<uintptr_t>(src.data) % alignof(float) != 0) throw ArgError("data is not 4-byte aligned");
+    int32_t* flag = reinterpret_cast<int32_t*>(flags.data) + index;
+    at::Tensor t = at::from_blob(
+        src.data, shape, [flag](void*) { __atomic_store_n(flag, 0, __ATOMIC_RELEASE); },
+        at::TensorOptions().dtype(at::kFloat));
+    return wrap(info.Env(), t);
+  });
   // toBuffer(t) -> ArrayBuffer with a contiguous CPU copy of the elements.
   r.def("toBuffer", [](const Napi::CallbackInfo& info) -> Napi::Value {
     const at::Tensor t = T(info, 0).detach().to(at::kCPU).contiguous();

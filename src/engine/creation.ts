@@ -188,3 +188,13 @@ export const einsum = (equation: string, ...ts: Tensor[]): Tensor =>
       ts.map((t) => t.handle),
     ),
   );
+
+/**
+ * A float32 CPU tensor over `data`'s memory, without a copy: for batches that data workers write into
+ * SharedArrayBuffers. When the tensor's storage is freed, `flags[index]` becomes 0 (atomically, from whatever
+ * thread frees it); until then the memory is the tensor's. The caller keeps `data`'s and `flags`' buffers alive
+ * until that flag reads 0.
+ */
+export function sharedView(data: Float32Array, shape: readonly number[], flags: Int32Array, index: number): Tensor {
+  return new Tensor(N.viewShared(data, [...shape], flags, index));
+}

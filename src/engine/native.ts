@@ -58,6 +58,7 @@ export interface NativeApi {
   buildInfo(): { torchMajor: number; torchMinor: number; cudaCompiled: boolean; cxx11Abi: boolean };
 
   fromBuffer(data: ArrayBufferView | ArrayBuffer, shape: number[], dtype: number, device?: string): H;
+  viewShared(data: Float32Array, shape: number[], flags: Int32Array, index: number): H;
   toBuffer(t: H): ArrayBuffer;
   copyIntoBuffer(t: H, dst: ArrayBufferView): void;
   empty(shape: number[], dtype?: number, device?: string): H;

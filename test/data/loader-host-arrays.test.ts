@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { HostArrays, type SegmentationHostBatch } from "../../src/data/loader/host_batch.js";
 import { MainSharedArrays, WorkerSharedArrays } from "../../src/data/loader/shared_arrays.js";
 import { pixels } from "../../src/data/pixels.js";
-import { F, scope, tensor } from "../../src/engine/index.js";
+import { F, scope, sharedView, tensor } from "../../src/engine/index.js";
 
 test("toPlanarFloat: every byte value equals the engine's float().div(255) to the bit; grey fills three planes", () => {
   const bytes = Uint8Array.from({ length: 256 * 3 }, (_, i) => Math.floor(i / 3)); // [1, 256, 3]: pixel x = x
@@ -87,7 +87,7 @@ test("HostArrays hands back released arrays by exact length and keeps at most it
   assert.notEqual(a.float32(12), b2.images);
 });
 
-test("shared arrays: a buffer travels to the main thread once, is busy until released, and reused after", () => {
+test("shared arrays: a buffer travels to the main thread once, is busy until freed, and reused after", () => {
   const worker = new WorkerSharedArrays();
   const main = new MainSharedArrays();
   const first = segBatch(worker, 8);
@@ -95,15 +95,18 @@ test("shared arrays: a buffer travels to the main thread once, is busy until rel
   first.masks.fill(7);
   const p1 = worker.pack(first);
   assert.ok(p1.images.buffer instanceof SharedArrayBuffer && p1.masks?.buffer instanceof SharedArrayBuffer);
+  assert.ok(p1.flags instanceof SharedArrayBuffer, "the flags travel with the first batch");
   assert.equal(p1.host.images.length, 0, "the packed batch carries no pixels of its own");
   const u1 = main.unpack(structuredClone(p1));
   assert.deepEqual(Array.from(new Set(u1.host.images)), [0.5]);
   assert.deepEqual(Array.from(new Set((u1.host as SegmentationHostBatch).masks)), [7]);
+  assert.deepEqual(u1.others, [p1.masks!.id]);
   // While the main thread holds batch 1, batch 2 gets other buffers.
   const p2 = worker.pack(segBatch(worker, 8));
+  assert.equal(p2.flags, undefined);
   assert.notEqual(p2.images.id, p1.images.id);
-  worker.release(u1.ids);
-  // Released: the next batch of that size reuses them and sends only their numbers; a smaller one fits too.
+  main.free([u1.images.index, ...u1.others]);
+  // Freed: the next batch of that size reuses them and sends only their numbers; a smaller one fits too.
   const p3 = worker.pack(segBatch(worker, 6));
   assert.equal(p3.images.id, p1.images.id);
   assert.equal(p3.images.buffer, undefined);
@@ -117,4 +120,26 @@ test("shared arrays: a buffer travels to the main thread once, is busy until rel
   const p4 = worker.pack(segBatch(worker, 8));
   assert.equal(p4.images.id, 4);
   assert.ok(p4.images.buffer, "sent with the batch: the main thread never had buffer 4");
+});
+
+test("a tensor viewing a shared buffer reads it without a copy and frees it when its storage is freed", () => {
+  const worker = new WorkerSharedArrays();
+  const main = new MainSharedArrays();
+  const b = segBatch(worker, 4);
+  b.images.set(Float32Array.from({ length: 12 }, (_, i) => i / 8));
+  const u = main.unpack(structuredClone(worker.pack(b)));
+  main.free(u.others);
+  u.images.lend();
+  const t = sharedView(u.host.images, [1, 3, 1, 4], u.images.flags, u.images.index);
+  const alias = t.view(12);
+  assert.deepEqual(alias.toArray(), Array.from(b.images));
+  u.host.images[0] = 9; // the same memory: no copy was made
+  assert.equal(alias.toArray()[0], 9);
+  t.dispose();
+  // The view still holds the storage: the buffer stays busy, and the next batch gets another.
+  assert.notEqual(worker.pack(segBatch(worker, 4)).images.id, u.images.index);
+  alias.dispose();
+  assert.equal(Atomics.load(u.images.flags, u.images.index), 0, "freed by the last tensor on the storage");
+  assert.throws(() => sharedView(u.host.images, [2, 3, 1, 4], u.images.flags, u.images.index), /48 bytes but/);
+  assert.throws(() => sharedView(u.host.images, [1, 3, 1, 4], u.images.flags, 64), /flag index 64 outside/);
 });

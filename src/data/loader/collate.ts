@@ -9,7 +9,7 @@
  * about 1 ms of PCIe 4), which takes the conversion off the thread that runs the step.
  */
 import type { Tensor } from "../../engine/index.js";
-import { keep, scope, tensor } from "../../engine/index.js";
+import { keep, scope, sharedView, tensor } from "../../engine/index.js";
 import { check } from "../../errors.js";
 import type { Sample, Task } from "../types.js";
 import {
@@ -24,6 +24,7 @@ import {
   type HostBatch,
   type SegmentationHostBatch,
 } from "./host_batch.js";
+import type { SharedImages } from "./shared_arrays.js";
 
 export interface ClassificationBatch {
   task: "classification";
@@ -69,9 +70,28 @@ export interface CollateOptions {
 
 export interface DetectionCollateOptions extends CollateOptions, AssembleOptions {}
 
-/** The host images [N, 3, H, W] as a tensor on `device` (call inside a scope). */
-function imagesToTensor(images: Float32Array, n: number, h: number, w: number, device: string): Tensor {
-  return toDevice(tensor(images, { shape: [n, 3, h, w] }), device);
+/**
+ * The host images [N, 3, H, W] as a tensor on `device` (call inside a scope). Images in a data worker's shared
+ * buffer are viewed, not copied (the tensor frees the buffer when it is freed); others are copied.
+ */
+function imagesToTensor(
+  images: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  device: string,
+  shared?: SharedImages,
+): Tensor {
+  if (!shared) return toDevice(tensor(images, { shape: [n, 3, h, w] }), device);
+  shared.lend();
+  let view: Tensor;
+  try {
+    view = sharedView(images, [n, 3, h, w], shared.flags, shared.index);
+  } catch (err) {
+    Atomics.store(shared.flags, shared.index, 0);
+    throw err;
+  }
+  return toDevice(view, device);
 }
 
 /**
@@ -83,34 +103,42 @@ function toDevice(t: Tensor, device: string): Tensor {
   return t.pinMemory().to({ device, nonBlocking: true });
 }
 
-export function uploadClassification(b: ClassificationHostBatch, o: CollateOptions = {}): ClassificationBatch {
+export function uploadClassification(
+  b: ClassificationHostBatch,
+  o: CollateOptions = {},
+  shared?: SharedImages,
+): ClassificationBatch {
   const device = o.device ?? "cpu";
   const t = keep(
     scope(() => ({
-      hr: imagesToTensor(b.images, b.ids.length, b.height, b.width, device),
+      hr: imagesToTensor(b.images, b.ids.length, b.height, b.width, device, shared),
       labels: toDevice(tensor(b.labels), device).long(),
     })),
   );
   return { task: "classification", ids: b.ids, ...t };
 }
 
-export function uploadSegmentation(b: SegmentationHostBatch, o: CollateOptions = {}): SegmentationBatch {
+export function uploadSegmentation(
+  b: SegmentationHostBatch,
+  o: CollateOptions = {},
+  shared?: SharedImages,
+): SegmentationBatch {
   const device = o.device ?? "cpu";
   const n = b.ids.length;
   const t = keep(
     scope(() => ({
-      hr: imagesToTensor(b.images, n, b.height, b.width, device),
+      hr: imagesToTensor(b.images, n, b.height, b.width, device, shared),
       masks: toDevice(tensor(b.masks, { shape: [n, b.height, b.width] }), device).long(),
     })),
   );
   return { task: "segmentation", ids: b.ids, ...t };
 }
 
-export function uploadDetection(b: DetectionHostBatch, o: CollateOptions = {}): DetectionBatch {
+export function uploadDetection(b: DetectionHostBatch, o: CollateOptions = {}, shared?: SharedImages): DetectionBatch {
   const device = o.device ?? "cpu";
   const t = keep(
     scope(() => ({
-      hr: imagesToTensor(b.images, b.ids.length, b.height, b.width, device),
+      hr: imagesToTensor(b.images, b.ids.length, b.height, b.width, device, shared),
       targets: b.boxes.map((boxes, i) => ({
         boxes: toDevice(tensor(boxes, { shape: [boxes.length / 4, 4] }), device),
         labels: toDevice(tensor(b.labels[i]!), device).long(),
@@ -120,15 +148,18 @@ export function uploadDetection(b: DetectionHostBatch, o: CollateOptions = {}): 
   return { task: "detection", ids: b.ids, hr: t.hr, targets: t.targets, sizes: b.sizes };
 }
 
-/** The engine tensors of a host batch (assembled here or by a data worker thread). */
-export function uploadBatch(b: HostBatch, o: CollateOptions = {}): Batch {
+/**
+ * The engine tensors of a host batch (assembled here or by a data worker thread; `shared` where the images lie in
+ * the worker's shared buffer, which the images tensor then views).
+ */
+export function uploadBatch(b: HostBatch, o: CollateOptions = {}, shared?: SharedImages): Batch {
   switch (b.task) {
     case "classification":
-      return uploadClassification(b, o);
+      return uploadClassification(b, o, shared);
     case "segmentation":
-      return uploadSegmentation(b, o);
+      return uploadSegmentation(b, o, shared);
     case "detection":
-      return uploadDetection(b, o);
+      return uploadDetection(b, o, shared);
   }
 }
 

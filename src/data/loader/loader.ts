@@ -204,13 +204,16 @@ export class DataLoader<T extends Target, B> {
     const collate = this.#o.collate as unknown as TaskCollate;
     return pool.load(epoch, indices, `batch ${b} of epoch ${epoch}`).then((host) => ({
       finish: () => {
+        let uploaded = false;
         try {
-          return uploadBatch(host, collate.options) as B;
+          const batch = uploadBatch(host, collate.options, pool.sharedImages(host)) as B;
+          uploaded = true;
+          return batch;
         } finally {
-          pool.release(host);
+          pool.release(host, !uploaded);
         }
       },
-      discard: () => pool.release(host),
+      discard: () => pool.release(host, true),
     }));
   }
 

@@ -11,8 +11,8 @@ import "sharp";
 import { type ErrorCode, ErrorCodes, TasksrError } from "../../errors.js";
 import { pixels } from "../pixels.js";
 import type { HostBatch } from "./host_batch.js";
-import { MainSharedArrays, type PackedHostBatch } from "./shared_arrays.js";
-import type { WorkerError, WorkerInit, WorkerRelease, WorkerRequest } from "./worker.js";
+import { MainSharedArrays, type PackedHostBatch, type SharedImages } from "./shared_arrays.js";
+import type { WorkerError, WorkerInit, WorkerRequest } from "./worker.js";
 
 interface Pending {
   resolve: (b: HostBatch) => void;
@@ -40,8 +40,8 @@ export class WorkerPool {
   readonly size: number;
   readonly #slots: Slot[];
   readonly #pending = new Map<number, Pending>();
-  /** The worker and shared buffers of each batch handed out, to release them after the upload. */
-  readonly #origin = new WeakMap<HostBatch, { slot: Slot; ids: number[] }>();
+  /** The shared buffers of each batch handed out, to lend or free them. */
+  readonly #origin = new WeakMap<HostBatch, { slot: Slot; images: SharedImages; others: number[] }>();
   #next = 0;
   #closed = false;
 
@@ -91,17 +91,25 @@ export class WorkerPool {
       p.reject(fromWorker(m.error));
       return;
     }
-    const { host, ids } = p.slot.shared.unpack(m.packed!);
-    this.#origin.set(host, { slot: p.slot, ids });
+    const { host, images, others } = p.slot.shared.unpack(m.packed!);
+    this.#origin.set(host, { slot: p.slot, images, others });
     p.resolve(host);
   }
 
-  /** Hands the shared buffers of an uploaded batch back to its worker: `b` must not be read after. */
-  release(b: HostBatch): void {
+  /** Where the images of `b` live, for the tensor that views them (upload). */
+  sharedImages(b: HostBatch): SharedImages | undefined {
+    return this.#origin.get(b)?.images;
+  }
+
+  /**
+   * After the upload: frees the buffers of `b` that were copied (masks); its images belong to their tensor now.
+   * With `dropped` (a batch never uploaded) the images are freed too. `b` must not be read after.
+   */
+  release(b: HostBatch, dropped = false): void {
     const o = this.#origin.get(b);
-    if (!o || o.slot.dead || this.#closed) return;
+    if (!o) return;
     this.#origin.delete(b);
-    o.slot.worker.postMessage({ release: o.ids } satisfies WorkerRelease);
+    o.slot.shared.free(dropped ? [...o.others, o.images.index] : o.others);
   }
 
   #release(slot: Slot): void {
@@ -132,5 +140,6 @@ export class WorkerPool {
       p.reject(new TasksrError("E_DATA_WORKER", `${p.what}: the data workers were closed`));
     this.#pending.clear();
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+    for (const s of this.#slots) s.shared.retire();
   }
 }

@@ -1,14 +1,25 @@
 /**
  * Shared memory for the large arrays of host batches (images, masks) between a data worker and the main thread, as
  * PyTorch's workers put batches in shared memory. Each buffer is a SharedArrayBuffer made once by the worker and
- * sent to the main thread once; a batch then travels as buffer numbers and lengths, and the main thread hands the
- * numbers back once it has copied the batch into tensors.
+ * sent to the main thread once; a batch then travels as buffer numbers and lengths.
  *
  * Why not transfer fresh ArrayBuffers: every ArrayBuffer object that appears in an isolate (made, or received by
  * transfer) counts towards V8's external memory, and a segmentation batch of 24 MB per batch then triggered a full
  * GC per batch in both threads. Views over buffers already held cost nothing.
+ *
+ * Ownership: buffer i is busy while `flags[i]` (a shared Int32Array) is non-zero: FILLED when the worker fills it,
+ * LENT when the main thread makes a tensor that views it without a copy (engine `sharedView`; the images), and 0
+ * again when the main thread no longer needs it: right after copying (masks), when it drops a batch, or, for a lent
+ * buffer, when the tensor's storage is freed, which clears the flag from native code. The worker reads the flags
+ * with Atomics.load before reusing a buffer.
  */
+import { TasksrError } from "../../errors.js";
 import type { ArraySource, HostBatch } from "./host_batch.js";
+
+/** Buffers per worker: far more than the batches in flight, so only batches never freed can use them all up. */
+export const SHARED_SLOTS = 64;
+const FILLED = 1;
+const LENT = 2;
 
 /** One large array of a host batch, by buffer number; `buffer` comes with it when the main thread lacks it. */
 export interface SharedRef {
@@ -23,18 +34,28 @@ export interface PackedHostBatch {
   host: HostBatch;
   images: SharedRef;
   masks?: SharedRef;
+  /** The busy flags, with the first batch only. */
+  flags?: SharedArrayBuffer;
+}
+
+/** Where the images of an unpacked batch live: `lend()` before the tensor that views them is made. */
+export interface SharedImages {
+  flags: Int32Array;
+  index: number;
+  lend(): void;
 }
 
 interface Slot {
   buffer: SharedArrayBuffer;
-  busy: boolean;
   /** The main thread holds this buffer. */
   sent: boolean;
 }
 
-/** The worker's side: buffers handed out for assembly, busy until the main thread releases them. */
+/** The worker's side: buffers handed out for assembly, busy until the main thread frees their flags. */
 export class WorkerSharedArrays implements ArraySource {
   readonly #slots: Slot[] = [];
+  readonly #flags = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
+  #flagsSent = false;
   /** Buffers taken by the assembly under way (assembly is synchronous: one batch at a time). */
   #taken: number[] = [];
 
@@ -46,22 +67,32 @@ export class WorkerSharedArrays implements ArraySource {
     return new Uint8Array(this.#take(length), 0, length);
   }
 
+  #busy(i: number): boolean {
+    return Atomics.load(this.#flags, i) !== 0;
+  }
+
   /** The smallest free buffer that fits; a free one too small is replaced; else a new one. */
   #take(bytes: number): SharedArrayBuffer {
     let best = -1;
     let free = -1;
     this.#slots.forEach((s, i) => {
-      if (s.busy) return;
+      if (this.#busy(i)) return;
       free = i;
       if (s.buffer.byteLength >= bytes && (best < 0 || s.buffer.byteLength < this.#slots[best]!.buffer.byteLength))
         best = i;
     });
     if (best < 0) {
-      const slot: Slot = { buffer: new SharedArrayBuffer(bytes), busy: false, sent: false };
       best = free >= 0 ? free : this.#slots.length;
-      this.#slots[best] = slot;
+      if (best >= SHARED_SLOTS) {
+        throw new TasksrError(
+          "E_DATA_WORKER",
+          `the main thread holds ${SHARED_SLOTS} buffers of this data worker: free each batch (disposeBatch) once ` +
+            "its step is done",
+        );
+      }
+      this.#slots[best] = { buffer: new SharedArrayBuffer(bytes), sent: false };
     }
-    this.#slots[best]!.busy = true;
+    Atomics.store(this.#flags, best, FILLED);
     this.#taken.push(best);
     return this.#slots[best]!.buffer;
   }
@@ -78,34 +109,36 @@ export class WorkerSharedArrays implements ArraySource {
       return r;
     };
     const empty = { images: new Float32Array(0) };
-    if (host.task === "segmentation") {
-      return {
-        host: { ...host, ...empty, masks: new Uint8Array(0) },
-        images: ref(host.images),
-        masks: ref(host.masks),
-      };
-    }
-    return { host: { ...host, ...empty }, images: ref(host.images) };
-  }
-
-  /** Frees the buffers of a batch the main thread has uploaded. */
-  release(ids: readonly number[]): void {
-    for (const id of ids) if (this.#slots[id]) this.#slots[id]!.busy = false;
+    const packed: PackedHostBatch =
+      host.task === "segmentation"
+        ? { host: { ...host, ...empty, masks: new Uint8Array(0) }, images: ref(host.images), masks: ref(host.masks) }
+        : { host: { ...host, ...empty }, images: ref(host.images) };
+    if (!this.#flagsSent) packed.flags = this.#flags.buffer as SharedArrayBuffer;
+    this.#flagsSent = true;
+    return packed;
   }
 
   /** Frees what an assembly that failed had taken. */
   abandon(): void {
-    this.release(this.#taken);
+    for (const i of this.#taken) Atomics.store(this.#flags, i, 0);
     this.#taken = [];
   }
 }
 
+/** Main-thread sides of closed pools whose buffers a live tensor may still view: kept until their flags clear. */
+const retired = new Set<MainSharedArrays>();
+
 /** The main thread's side, one per worker: the worker's buffers, to view batches in. */
 export class MainSharedArrays {
   readonly #buffers: SharedArrayBuffer[] = [];
+  #flags: Int32Array | undefined;
 
-  /** The host batch of `p`, its arrays viewing the shared buffers; and the buffer numbers to release after use. */
-  unpack(p: PackedHostBatch): { host: HostBatch; ids: number[] } {
+  /**
+   * The host batch of `p`, its arrays viewing the shared buffers; `images` for the tensor that will view them; and
+   * the other buffers (masks), to free once copied.
+   */
+  unpack(p: PackedHostBatch): { host: HostBatch; images: SharedImages; others: number[] } {
+    if (p.flags) this.#flags = new Int32Array(p.flags);
     const view = (r: SharedRef) => {
       if (r.buffer) this.#buffers[r.id] = r.buffer;
       const b = this.#buffers[r.id]!;
@@ -113,6 +146,26 @@ export class MainSharedArrays {
     };
     const host = { ...p.host, images: view(p.images) as Float32Array };
     if (host.task === "segmentation") host.masks = view(p.masks!) as Uint8Array;
-    return { host, ids: p.masks ? [p.images.id, p.masks.id] : [p.images.id] };
+    const flags = this.#flags!;
+    const index = p.images.id;
+    const lend = () => Atomics.store(flags, index, LENT);
+    return { host, images: { flags, index, lend }, others: p.masks ? [p.masks.id] : [] };
+  }
+
+  /** Marks buffers free for the worker. */
+  free(ids: readonly number[]): void {
+    for (const i of ids) Atomics.store(this.#flags!, i, 0);
+  }
+
+  /** The pool closed: keeps the buffers alive while a tensor still views one. */
+  retire(): void {
+    for (const m of retired) if (!m.#inUse()) retired.delete(m);
+    if (this.#inUse()) retired.add(this);
+  }
+
+  /** A tensor still views one of the buffers (batches in flight when the pool closed are just dropped). */
+  #inUse(): boolean {
+    const f = this.#flags;
+    return f !== undefined && this.#buffers.some((_, i) => Atomics.load(f, i) === LENT);
   }
 }

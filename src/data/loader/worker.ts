@@ -1,8 +1,7 @@
 /**
  * A data worker thread: rebuilds the loader's dataset and transform from their descriptions (describe.ts), then
  * answers each request { id, epoch, indices } with the host batch of those samples: its images and masks in shared
- * buffers (shared_arrays.ts), which the main thread releases ({ release }) once it has uploaded them, its small
- * arrays transferred. Each
+ * buffers (shared_arrays.ts), which the main thread frees through their shared flags, its small arrays transferred. Each
  * sample is augmented from its own stream Rng(seed, epoch, index), exactly as on the main thread, so the batches do
  * not depend on which thread made them. The engine is never loaded here.
  */
@@ -31,11 +30,6 @@ export interface WorkerRequest {
   id: number;
   epoch: number;
   indices: number[];
-}
-
-/** The shared buffers of an uploaded batch, free again. */
-export interface WorkerRelease {
-  release: number[];
 }
 
 /** An error as it crosses the thread boundary (structured clone keeps no error code). */
@@ -95,10 +89,6 @@ async function answer(req: WorkerRequest): Promise<void> {
 // batches loaded side by side share this thread, so the oldest would finish later than it has to.
 let queue: Promise<void> = Promise.resolve();
 
-port.on("message", (req: WorkerRequest | WorkerRelease) => {
-  if ("release" in req) {
-    shared.release(req.release);
-    return;
-  }
+port.on("message", (req: WorkerRequest) => {
   queue = queue.then(() => answer(req));
 });
