@@ -20,11 +20,10 @@ import {
   assembleSegmentation,
   type ClassificationHostBatch,
   type DetectionHostBatch,
-  HostArrays,
   type HostBatch,
   type SegmentationHostBatch,
 } from "./host_batch.js";
-import type { SharedImages } from "./shared_arrays.js";
+import { MainSharedArrays, type PackedHostBatch, type SharedImages, WorkerSharedArrays } from "./shared_arrays.js";
 
 export interface ClassificationBatch {
   task: "classification";
@@ -215,15 +214,35 @@ export interface TaskCollate {
   readonly options: DetectionCollateOptions;
 }
 
-/** The collate function of a task. It reuses its host arrays from batch to batch (the upload copies them). */
+/** Keeps a collate function's buffers alive after the function is gone while a batch tensor still views one. */
+const retireBuffers = new FinalizationRegistry<MainSharedArrays>((m) => m.retire());
+
+/**
+ * The collate function of a task. It assembles into shared buffers of its own, which the image tensors view as a data
+ * worker's do (shared_arrays.ts), so that batches made on the main thread need no copy and no allocation either.
+ */
 export function collateFor(task: Task, o: DetectionCollateOptions = {}): TaskCollate {
-  const arrays = new HostArrays();
+  const buffers = new WorkerSharedArrays();
+  const views = new MainSharedArrays();
   const collate = (samples: readonly Sample[]) => {
-    const host = assembleFor(task, samples, o, arrays);
-    const batch = uploadBatch(host, o);
-    arrays.release(host);
-    return batch;
+    let packed: PackedHostBatch;
+    try {
+      packed = buffers.pack(assembleFor(task, samples, o, buffers));
+    } catch (err) {
+      buffers.abandon();
+      throw err;
+    }
+    const { host, images, others } = views.unpack(packed);
+    let uploaded = false;
+    try {
+      const batch = uploadBatch(host, o, images);
+      uploaded = true;
+      return batch;
+    } finally {
+      views.free(uploaded ? others : [...others, images.index]);
+    }
   };
+  retireBuffers.register(collate, views);
   return Object.assign(collate, {
     task,
     options: o,

@@ -54,47 +54,10 @@ export interface DetectionHostBatch extends HostCommon {
 
 export type HostBatch = ClassificationHostBatch | SegmentationHostBatch | DetectionHostBatch;
 
-/**
- * Free image and mask arrays of uploaded host batches, for the next ones (batches made on the main thread; a worker
- * uses shared_arrays.ts): a segmentation batch of 8 at 480x480 is 24 MB, and allocating it per batch costs
- * zero-filling and, through V8's external-memory accounting, about a full GC per batch (together a fifth of the
- * loader's CPU time). Arrays are handed out by exact length; every assembly overwrites all of an array, so stale
- * contents never show. At most `capacity` arrays are kept.
- */
-/** Where assembly gets its large arrays (plain new arrays when none is given). */
+/** Where assembly gets its large arrays (shared buffers, shared_arrays.ts; plain new arrays when none is given). */
 export interface ArraySource {
   float32(length: number): Float32Array;
   uint8(length: number): Uint8Array;
-}
-
-export class HostArrays implements ArraySource {
-  readonly #free: (Float32Array | Uint8Array)[] = [];
-  readonly capacity: number;
-
-  constructor(capacity = 4) {
-    this.capacity = capacity;
-  }
-
-  float32(length: number): Float32Array {
-    return (this.#take(Float32Array, length) as Float32Array | undefined) ?? new Float32Array(length);
-  }
-
-  uint8(length: number): Uint8Array {
-    return (this.#take(Uint8Array, length) as Uint8Array | undefined) ?? new Uint8Array(length);
-  }
-
-  /** Keeps the large arrays of `b` for reuse (the oldest kept array makes room when full). */
-  release(b: HostBatch): void {
-    for (const a of b.task === "segmentation" ? [b.images, b.masks] : [b.images]) {
-      if (this.#free.length >= this.capacity) this.#free.shift();
-      this.#free.push(a);
-    }
-  }
-
-  #take(type: typeof Float32Array | typeof Uint8Array, length: number): Float32Array | Uint8Array | undefined {
-    const i = this.#free.findIndex((a) => a instanceof type && a.length === length);
-    return i < 0 ? undefined : this.#free.splice(i, 1)[0];
-  }
 }
 
 /** The buffers of a host batch's small arrays (labels, boxes), for a transfer list. */

@@ -86,8 +86,8 @@ export class WorkerSharedArrays implements ArraySource {
       if (best >= SHARED_SLOTS) {
         throw new TasksrError(
           "E_DATA_WORKER",
-          `the main thread holds ${SHARED_SLOTS} buffers of this data worker: free each batch (disposeBatch) once ` +
-            "its step is done",
+          `${SHARED_SLOTS} batches of this loader are still held (their image tensors view its buffers): free each ` +
+            "batch (disposeBatch) once its step is done",
         );
       }
       this.#slots[best] = { buffer: new SharedArrayBuffer(bytes), sent: false };
