@@ -86,8 +86,8 @@ export class WorkerSharedArrays implements ArraySource {
       if (best >= SHARED_SLOTS) {
         throw new TasksrError(
           "E_DATA_WORKER",
-          `${SHARED_SLOTS} batches of this loader are still held (their image tensors view its buffers): free each ` +
-            "batch (disposeBatch) once its step is done",
+          `all ${SHARED_SLOTS} batch buffers of this loader are held by batches not yet freed (their image tensors ` +
+            "view them): free each batch (disposeBatch) once its step is done",
         );
       }
       this.#slots[best] = { buffer: new SharedArrayBuffer(bytes), sent: false };
