@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { collateFor, disposeBatch } from "../../src/data/loader/collate.js";
 import type { SegmentationHostBatch } from "../../src/data/loader/host_batch.js";
 import { MainSharedArrays, WorkerSharedArrays } from "../../src/data/loader/shared_arrays.js";
 import { pixels } from "../../src/data/pixels.js";
 import { F, scope, sharedView, tensor } from "../../src/engine/index.js";
+import { TasksrError } from "../../src/errors.js";
 
 test("toPlanarFloat: every byte value equals the engine's float().div(255) to the bit; grey fills three planes", () => {
   const bytes = Uint8Array.from({ length: 256 * 3 }, (_, i) => Math.floor(i / 3)); // [1, 256, 3]: pixel x = x
@@ -129,4 +131,21 @@ test("a tensor viewing a shared buffer reads it without a copy and frees it when
   assert.equal(Atomics.load(u.images.flags, u.images.index), 0, "freed by the last tensor on the storage");
   assert.throws(() => sharedView(u.host.images, [2, 3, 1, 4], u.images.flags, u.images.index), /48 bytes but/);
   assert.throws(() => sharedView(u.host.images, [1, 3, 1, 4], u.images.flags, 64), /flag index 64 outside/);
+});
+
+test("a collate whose batches are never freed stops with E_DATA_WORKER once its 64 buffers are held", () => {
+  const collate = collateFor("classification");
+  const sample = {
+    id: "a",
+    image: { data: new Uint8Array(4 * 4 * 3), width: 4, height: 4, channels: 3 as const },
+    target: { kind: "class" as const, label: 1 },
+  };
+  const held = Array.from({ length: 64 }, () => collate([sample]));
+  assert.throws(
+    () => collate([sample]),
+    (e: unknown) => e instanceof TasksrError && e.code === "E_DATA_WORKER" && /all 64 batch buffers/.test(e.message),
+  );
+  disposeBatch(held.pop()!);
+  const again = collate([sample]); // a freed batch's buffer is used again
+  for (const b of [...held, again]) disposeBatch(b);
 });
