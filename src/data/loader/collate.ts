@@ -4,9 +4,10 @@
  * Ownership: every tensor in a returned batch is owned by the caller (the batch is built in a scope and `keep`-ed,
  * so it survives any scope the caller has open). Free it with `disposeBatch(batch)` once the step is done.
  * Samples are first assembled into a host batch (host_batch.ts: planar float images, padded for detection) — by a
- * data worker when there are workers — and the upload only copies those arrays into tensors. For CUDA that moves
- * 4x the bytes of uint8 images, through pinned memory and asynchronously (a 480x480 segmentation batch of 8 is 22 MB,
- * about 1 ms of PCIe 4), which takes the conversion off the thread that runs the step.
+ * data worker when there are workers — in shared buffers that the image tensor then views (shared_arrays.ts): the
+ * upload copies only the small arrays and the masks. For CUDA that moves 4x the bytes of uint8 images, through
+ * pinned memory and asynchronously (a 480x480 segmentation batch of 8 is 22 MB, about 1 ms of PCIe 4), which takes
+ * the conversion off the thread that runs the step.
  */
 import type { Tensor } from "../../engine/index.js";
 import { keep, scope, sharedView, tensor } from "../../engine/index.js";
