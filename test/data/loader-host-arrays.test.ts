@@ -79,34 +79,42 @@ function segBatch(arrays: { float32(n: number): Float32Array; uint8(n: number): 
 test("shared arrays: a buffer travels to the main thread once, is busy until freed, and reused after", () => {
   const worker = new WorkerSharedArrays();
   const main = new MainSharedArrays();
-  const first = segBatch(worker, 8);
-  first.images.fill(0.5);
-  first.masks.fill(7);
-  const p1 = worker.pack(first);
+  const p1 = worker.pack((a) => {
+    const first = segBatch(a, 8);
+    first.images.fill(0.5);
+    first.masks.fill(7);
+    return first;
+  });
   assert.ok(p1.images.buffer instanceof SharedArrayBuffer && p1.masks?.buffer instanceof SharedArrayBuffer);
   assert.ok(p1.flags instanceof SharedArrayBuffer, "the flags travel with the first batch");
   assert.equal(p1.host.images.length, 0, "the packed batch carries no pixels of its own");
   const u1 = main.unpack(structuredClone(p1));
   assert.deepEqual(Array.from(new Set(u1.host.images)), [0.5]);
   assert.deepEqual(Array.from(new Set((u1.host as SegmentationHostBatch).masks)), [7]);
-  assert.deepEqual(u1.others, [p1.masks!.id]);
   // While the main thread holds batch 1, batch 2 gets other buffers.
-  const p2 = worker.pack(segBatch(worker, 8));
+  const p2 = worker.pack((a) => segBatch(a, 8));
   assert.equal(p2.flags, undefined);
   assert.notEqual(p2.images.id, p1.images.id);
-  main.free([u1.images.index, ...u1.others]);
+  u1.release();
   // Freed: the next batch of that size reuses them and sends only their numbers; a smaller one fits too.
-  const p3 = worker.pack(segBatch(worker, 6));
+  const p3 = worker.pack((a) => segBatch(a, 6));
   assert.equal(p3.images.id, p1.images.id);
+  assert.equal(p3.masks!.id, p1.masks!.id, "the batch's release freed its masks buffer too");
   assert.equal(p3.images.buffer, undefined);
   const u3 = main.unpack(structuredClone(p3));
   assert.equal(u3.host.images.length, 18);
   assert.equal(u3.host.images.buffer, u1.host.images.buffer, "the main thread views the buffer it already has");
   // A failed assembly gives back what it took: buffers 0-3 are busy, so it took a new buffer 4, which the next
   // batch gets.
-  worker.float32(3 * 8);
-  worker.abandon();
-  const p4 = worker.pack(segBatch(worker, 8));
+  assert.throws(
+    () =>
+      worker.pack((a) => {
+        a.float32(3 * 8);
+        throw new Error("a bad sample");
+      }),
+    /a bad sample/,
+  );
+  const p4 = worker.pack((a) => segBatch(a, 8));
   assert.equal(p4.images.id, 4);
   assert.ok(p4.images.buffer, "sent with the batch: the main thread never had buffer 4");
 });
@@ -114,19 +122,31 @@ test("shared arrays: a buffer travels to the main thread once, is busy until fre
 test("a tensor viewing a shared buffer reads it without a copy and frees it when its storage is freed", () => {
   const worker = new WorkerSharedArrays();
   const main = new MainSharedArrays();
-  const b = segBatch(worker, 4);
-  b.images.set(Float32Array.from({ length: 12 }, (_, i) => i / 8));
-  const u = main.unpack(structuredClone(worker.pack(b)));
-  main.free(u.others);
-  u.images.lend();
-  const t = sharedView(u.host.images, [1, 3, 1, 4], u.images.flags, u.images.index);
+  const pixels12 = Float32Array.from({ length: 12 }, (_, i) => i / 8);
+  const u = main.unpack(
+    structuredClone(
+      worker.pack((a) => {
+        const b = segBatch(a, 4);
+        b.images.set(pixels12);
+        return b;
+      }),
+    ),
+  );
+  // A tensor that fails to be made leaves the buffer to the batch.
+  assert.throws(
+    () => u.images.lend(() => sharedView(u.host.images, [2, 3, 1, 4], u.images.flags, u.images.index)),
+    /48 bytes but/,
+  );
+  const t = u.images.lend(() => sharedView(u.host.images, [1, 3, 1, 4], u.images.flags, u.images.index));
+  u.release(); // frees the masks; the images are the tensor's now
+  assert.notEqual(Atomics.load(u.images.flags, u.images.index), 0, "a lent buffer is not freed by its batch");
   const alias = t.view(12);
-  assert.deepEqual(alias.toArray(), Array.from(b.images));
+  assert.deepEqual(alias.toArray(), Array.from(pixels12));
   u.host.images[0] = 9; // the same memory: no copy was made
   assert.equal(alias.toArray()[0], 9);
   t.dispose();
   // The view still holds the storage: the buffer stays busy, and the next batch gets another.
-  assert.notEqual(worker.pack(segBatch(worker, 4)).images.id, u.images.index);
+  assert.notEqual(worker.pack((a) => segBatch(a, 4)).images.id, u.images.index);
   alias.dispose();
   assert.equal(Atomics.load(u.images.flags, u.images.index), 0, "freed by the last tensor on the storage");
   assert.throws(() => sharedView(u.host.images, [2, 3, 1, 4], u.images.flags, u.images.index), /48 bytes but/);

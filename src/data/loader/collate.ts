@@ -24,7 +24,7 @@ import {
   type HostBatch,
   type SegmentationHostBatch,
 } from "./host_batch.js";
-import { MainSharedArrays, type PackedHostBatch, type SharedImages, WorkerSharedArrays } from "./shared_arrays.js";
+import { MainSharedArrays, type SharedImages, WorkerSharedArrays } from "./shared_arrays.js";
 
 export interface ClassificationBatch {
   task: "classification";
@@ -83,15 +83,10 @@ function imagesToTensor(
   shared?: SharedImages,
 ): Tensor {
   if (!shared) return toDevice(tensor(images, { shape: [n, 3, h, w] }), device);
-  shared.lend();
-  let view: Tensor;
-  try {
-    view = sharedView(images, [n, 3, h, w], shared.flags, shared.index);
-  } catch (err) {
-    Atomics.store(shared.flags, shared.index, 0);
-    throw err;
-  }
-  return toDevice(view, device);
+  return toDevice(
+    shared.lend(() => sharedView(images, [n, 3, h, w], shared.flags, shared.index)),
+    device,
+  );
 }
 
 /**
@@ -226,21 +221,11 @@ export function collateFor(task: Task, o: DetectionCollateOptions = {}): TaskCol
   const buffers = new WorkerSharedArrays();
   const views = new MainSharedArrays();
   const collate = (samples: readonly Sample[]) => {
-    let packed: PackedHostBatch;
+    const { host, images, release } = views.unpack(buffers.pack((arrays) => assembleFor(task, samples, o, arrays)));
     try {
-      packed = buffers.pack(assembleFor(task, samples, o, buffers));
-    } catch (err) {
-      buffers.abandon();
-      throw err;
-    }
-    const { host, images, others } = views.unpack(packed);
-    let uploaded = false;
-    try {
-      const batch = uploadBatch(host, o, images);
-      uploaded = true;
-      return batch;
+      return uploadBatch(host, o, images);
     } finally {
-      views.free(uploaded ? others : [...others, images.index]);
+      release();
     }
   };
   retireBuffers.register(collate, views);

@@ -1,12 +1,12 @@
 /**
- * Host batches: the samples of one batch assembled into a few flat typed arrays, without the engine. A data worker
- * thread assembles them and hands their buffers to the main thread (transferred, not copied); `collate.ts` turns
- * them into engine tensors. Every array owns its whole buffer, so transferring it never detaches memory a dataset
- * still holds.
+ * Host batches: the samples of one batch assembled into a few flat typed arrays, without the engine; `collate.ts`
+ * turns them into engine tensors. The large arrays (images, masks) come from an ArraySource — the shared buffers of
+ * shared_arrays.ts, which a data worker fills and the main thread views — and the small ones (labels, boxes) own
+ * their whole buffers, so transferring them never detaches memory a dataset still holds.
  *
  * The images are already the batch tensor's contents ([N, 3, H, W] float in [0, 1], detection padded): the layout
  * change, the conversion and the padding are per-pixel work, done here by the pixel kernels where workers run it in
- * parallel, so that the main thread, which also runs the training step, only copies the floats into a tensor.
+ * parallel, so that the main thread, which also runs the training step, only wraps the floats in a tensor.
  */
 import { check } from "../../errors.js";
 import { pixels } from "../pixels.js";

@@ -204,16 +204,13 @@ export class DataLoader<T extends Target, B> {
     const collate = this.#o.collate as unknown as TaskCollate;
     return pool.load(epoch, indices, `batch ${b} of epoch ${epoch}`).then((host) => ({
       finish: () => {
-        let uploaded = false;
         try {
-          const batch = uploadBatch(host, collate.options, pool.sharedImages(host)) as B;
-          uploaded = true;
-          return batch;
+          return uploadBatch(host, collate.options, pool.sharedImages(host)) as B;
         } finally {
-          pool.release(host, !uploaded);
+          pool.release(host);
         }
       },
-      discard: () => pool.release(host, true),
+      discard: () => pool.release(host),
     }));
   }
 

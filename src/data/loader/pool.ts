@@ -41,7 +41,7 @@ export class WorkerPool {
   readonly #slots: Slot[];
   readonly #pending = new Map<number, Pending>();
   /** The shared buffers of each batch handed out, to lend or free them. */
-  readonly #origin = new WeakMap<HostBatch, { slot: Slot; images: SharedImages; others: number[] }>();
+  readonly #origin = new WeakMap<HostBatch, { images: SharedImages; release(): void }>();
   #next = 0;
   #closed = false;
 
@@ -91,8 +91,8 @@ export class WorkerPool {
       p.reject(fromWorker(m.error));
       return;
     }
-    const { host, images, others } = p.slot.shared.unpack(m.packed!);
-    this.#origin.set(host, { slot: p.slot, images, others });
+    const { host, ...shared } = p.slot.shared.unpack(m.packed!);
+    this.#origin.set(host, shared);
     p.resolve(host);
   }
 
@@ -102,14 +102,12 @@ export class WorkerPool {
   }
 
   /**
-   * After the upload: frees the buffers of `b` that were copied (masks); its images belong to their tensor now.
-   * With `dropped` (a batch never uploaded) the images are freed too. `b` must not be read after.
+   * After the upload, or for a batch dropped: frees the buffers of `b` the main thread still holds (those its
+   * tensors view are freed with them). `b` must not be read after.
    */
-  release(b: HostBatch, dropped = false): void {
-    const o = this.#origin.get(b);
-    if (!o) return;
+  release(b: HostBatch): void {
+    this.#origin.get(b)?.release();
     this.#origin.delete(b);
-    o.slot.shared.free(dropped ? [...o.others, o.images.index] : o.others);
   }
 
   #release(slot: Slot): void {

@@ -7,19 +7,22 @@
  * transfer) counts towards V8's external memory, and a segmentation batch of 24 MB per batch then triggered a full
  * GC per batch in both threads. Views over buffers already held cost nothing.
  *
- * Ownership: buffer i is busy while `flags[i]` (a shared Int32Array) is non-zero: FILLED when the worker fills it,
- * LENT when the main thread makes a tensor that views it without a copy (engine `sharedView`; the images), and 0
- * again when the main thread no longer needs it: right after copying (masks), when it drops a batch, or, for a lent
- * buffer, when the tensor's storage is freed, which clears the flag from native code. The worker reads the flags
- * with Atomics.load before reusing a buffer.
+ * Ownership: buffer i is busy while `flags[i]` (a shared Int32Array) is non-zero. FILLING while the worker assembles
+ * into it; SENT once the batch is packed (the main thread owns it); LENT when the main thread makes a tensor that
+ * views it without a copy (engine `sharedView`; the images); 0 again when the main thread is done with a SENT buffer
+ * (masks after their copy, a batch dropped) or, for a LENT one, when the tensor's storage is freed, which clears the
+ * flag from native code. Each unpacked batch frees only the buffers it still holds (not one it lent), so a buffer the
+ * worker has already taken again is never touched. The worker reads the flags with Atomics.load before reusing a
+ * buffer.
  */
 import { TasksrError } from "../../errors.js";
 import type { ArraySource, HostBatch } from "./host_batch.js";
 
 /** Buffers per worker: far more than the batches in flight, so only batches never freed can use them all up. */
 export const SHARED_SLOTS = 64;
-const FILLED = 1;
-const LENT = 2;
+const FILLING = 1;
+const SENT = 2;
+const LENT = 3;
 
 /** One large array of a host batch, by buffer number; `buffer` comes with it when the main thread lacks it. */
 export interface SharedRef {
@@ -38,11 +41,15 @@ export interface PackedHostBatch {
   flags?: SharedArrayBuffer;
 }
 
-/** Where the images of an unpacked batch live: `lend()` before the tensor that views them is made. */
+/** Where the images of an unpacked batch live. */
 export interface SharedImages {
   flags: Int32Array;
   index: number;
-  lend(): void;
+  /**
+   * Hands the buffer to the tensor `make` creates over it (whose storage frees it); if `make` throws, the buffer
+   * stays the main thread's.
+   */
+  lend<T>(make: () => T): T;
 }
 
 interface Slot {
@@ -56,7 +63,7 @@ export class WorkerSharedArrays implements ArraySource {
   readonly #slots: Slot[] = [];
   readonly #flags = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
   #flagsSent = false;
-  /** Buffers taken by the assembly under way (assembly is synchronous: one batch at a time). */
+  /** Buffers taken by the assembly under way (`pack` runs one synchronous assembly at a time). */
   #taken: number[] = [];
 
   float32(length: number): Float32Array {
@@ -92,14 +99,25 @@ export class WorkerSharedArrays implements ArraySource {
       }
       this.#slots[best] = { buffer: new SharedArrayBuffer(bytes), sent: false };
     }
-    Atomics.store(this.#flags, best, FILLED);
+    Atomics.store(this.#flags, best, FILLING);
     this.#taken.push(best);
     return this.#slots[best]!.buffer;
   }
 
-  /** `host` with its large arrays (taken from this object) as references. */
-  pack(host: HostBatch): PackedHostBatch {
+  /**
+   * The host batch `assemble` builds from this object's buffers, with its large arrays as references; if `assemble`
+   * throws, the buffers it took are free again.
+   */
+  pack(assemble: (arrays: ArraySource) => HostBatch): PackedHostBatch {
     this.#taken = [];
+    let host: HostBatch;
+    try {
+      host = assemble(this);
+    } catch (err) {
+      for (const i of this.#taken) Atomics.store(this.#flags, i, 0);
+      throw err;
+    }
+    for (const i of this.#taken) Atomics.store(this.#flags, i, SENT);
     const ref = (a: Float32Array | Uint8Array): SharedRef => {
       const id = this.#slots.findIndex((s) => s.buffer === a.buffer);
       const slot = this.#slots[id]!;
@@ -117,12 +135,6 @@ export class WorkerSharedArrays implements ArraySource {
     this.#flagsSent = true;
     return packed;
   }
-
-  /** Frees what an assembly that failed had taken. */
-  abandon(): void {
-    for (const i of this.#taken) Atomics.store(this.#flags, i, 0);
-    this.#taken = [];
-  }
 }
 
 /** Main-thread sides of closed pools whose buffers a live tensor may still view: kept until their flags clear. */
@@ -135,9 +147,9 @@ export class MainSharedArrays {
 
   /**
    * The host batch of `p`, its arrays viewing the shared buffers; `images` for the tensor that will view them; and
-   * the other buffers (masks), to free once copied.
+   * `release`, to call once the batch is uploaded or dropped: it frees the buffers the batch still holds.
    */
-  unpack(p: PackedHostBatch): { host: HostBatch; images: SharedImages; others: number[] } {
+  unpack(p: PackedHostBatch): { host: HostBatch; images: SharedImages; release(): void } {
     if (p.flags) this.#flags = new Int32Array(p.flags);
     const view = (r: SharedRef) => {
       if (r.buffer) this.#buffers[r.id] = r.buffer;
@@ -148,13 +160,23 @@ export class MainSharedArrays {
     if (host.task === "segmentation") host.masks = view(p.masks!) as Uint8Array;
     const flags = this.#flags!;
     const index = p.images.id;
-    const lend = () => Atomics.store(flags, index, LENT);
-    return { host, images: { flags, index, lend }, others: p.masks ? [p.masks.id] : [] };
-  }
-
-  /** Marks buffers free for the worker. */
-  free(ids: readonly number[]): void {
-    for (const i of ids) Atomics.store(this.#flags!, i, 0);
+    let lent = false;
+    const lend = <T>(make: () => T): T => {
+      Atomics.store(flags, index, LENT);
+      try {
+        const made = make();
+        lent = true;
+        return made;
+      } catch (err) {
+        Atomics.store(flags, index, SENT);
+        throw err;
+      }
+    };
+    const held = p.masks ? [p.masks.id] : [];
+    const release = () => {
+      for (const i of lent ? held : [index, ...held]) Atomics.store(flags, i, 0);
+    };
+    return { host, images: { flags, index, lend }, release };
   }
 
   /** The pool closed: keeps the buffers alive while a tensor still views one. */

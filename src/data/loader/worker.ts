@@ -15,7 +15,7 @@ import { type PresetOptions, presetFor } from "../transforms/presets.js";
 import { Rng } from "../transforms/rng.js";
 import type { Dataset, Task } from "../types.js";
 import { type AssembleOptions, assembleFor, smallBuffers } from "./host_batch.js";
-import { type PackedHostBatch, WorkerSharedArrays } from "./shared_arrays.js";
+import { WorkerSharedArrays } from "./shared_arrays.js";
 
 export interface WorkerInit {
   dataset: DatasetDescription;
@@ -72,13 +72,7 @@ async function answer(req: WorkerRequest): Promise<void> {
     const samples = await Promise.all(
       req.indices.map(async (i) => transform(await ds.get(i), new Rng(init.seed, req.epoch, i))),
     );
-    let packed: PackedHostBatch;
-    try {
-      packed = shared.pack(assembleFor(init.task, samples, init.assemble, shared));
-    } catch (err) {
-      shared.abandon();
-      throw err;
-    }
+    const packed = shared.pack((arrays) => assembleFor(init.task, samples, init.assemble, arrays));
     port.postMessage({ id: req.id, packed }, smallBuffers(packed.host));
   } catch (err) {
     port.postMessage({ id: req.id, error: toWorkerError(err) });
