@@ -1,7 +1,8 @@
 /** Random and centre crops (torchvision `RandomCrop` / segmentation reference `pad_if_smaller` / `CenterCrop`). */
 import { check } from "../../errors.js";
 import type { Transform } from "./compose.js";
-import { cropSample, type Fill, IGNORE_INDEX } from "./geometry.js";
+import { cropSample, type Fill, IGNORE_INDEX, type Window } from "./geometry.js";
+import type { Rng } from "./rng.js";
 
 export type CropSize = number | { width: number; height: number };
 
@@ -27,19 +28,36 @@ export interface RandomCropOptions {
   maskFill?: number;
 }
 
+/**
+ * The random window of a `width` x `height` crop of an `imageWidth` x `imageHeight` image (padded at the right/bottom
+ * first with `padIfSmaller`): one draw for y, then one for x.
+ */
+export function randomWindow(
+  id: string,
+  imageWidth: number,
+  imageHeight: number,
+  width: number,
+  height: number,
+  padIfSmaller: boolean,
+  rng: Rng,
+): Window {
+  const w = padIfSmaller ? Math.max(imageWidth, width) : imageWidth;
+  const h = padIfSmaller ? Math.max(imageHeight, height) : imageHeight;
+  check(
+    w >= width && h >= height,
+    () => `sample ${id}: crop ${width}x${height} is larger than the image ${w}x${h} (use padIfSmaller)`,
+  );
+  const y = rng.int(0, h - height);
+  const x = rng.int(0, w - width);
+  return { x, y, width, height };
+}
+
 /** A crop at a uniformly random integer offset (one draw for x, one for y). */
 export function randomCrop(size: CropSize, o: RandomCropOptions = {}): Transform {
   const { width, height } = dims(size);
   return (s, rng) => {
-    const w = o.padIfSmaller ? Math.max(s.image.width, width) : s.image.width;
-    const h = o.padIfSmaller ? Math.max(s.image.height, height) : s.image.height;
-    check(
-      w >= width && h >= height,
-      () => `sample ${s.id}: crop ${width}x${height} is larger than the image ${w}x${h} (use padIfSmaller)`,
-    );
-    const y = rng.int(0, h - height);
-    const x = rng.int(0, w - width);
-    return cropSample(s, { x, y, width, height }, o.fill ?? 0, o.maskFill ?? IGNORE_INDEX);
+    const win = randomWindow(s.id, s.image.width, s.image.height, width, height, o.padIfSmaller ?? false, rng);
+    return cropSample(s, win, o.fill ?? 0, o.maskFill ?? IGNORE_INDEX);
   };
 }
 

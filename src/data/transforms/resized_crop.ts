@@ -5,11 +5,10 @@
  * the crop keeps and writes them mirrored in place: a 480 crop of a 693x520 resize skips a third of the resampling
  * and the two intermediate images (whose allocations also drive the garbage collector of the data workers).
  */
-import { check } from "../../errors.js";
 import { pixels } from "../pixels.js";
 import type { BoxTarget, MaskTarget, Sample, Target } from "../types.js";
 import { compose, type Transform } from "./compose.js";
-import { randomCrop } from "./crop.js";
+import { randomCrop, randomWindow } from "./crop.js";
 import { hflip } from "./flip.js";
 import { checkMaskAligned, IGNORE_INDEX } from "./geometry.js";
 import { resize, shortSideSize } from "./resize.js";
@@ -33,14 +32,7 @@ export function resizedCropFlip(o: ResizedCropOptions): Transform {
     if (s.target.kind === "boxes") return steps(s as Sample<BoxTarget>, rng) as Sample<T>;
     const { image } = s;
     const { width: rw, height: rh } = shortSideSize(image.width, image.height, o.resize);
-    const w = o.padIfSmaller ? Math.max(rw, k) : rw;
-    const h = o.padIfSmaller ? Math.max(rh, k) : rh;
-    check(
-      w >= k && h >= k,
-      () => `sample ${s.id}: crop ${k}x${k} is larger than the image ${w}x${h} (use padIfSmaller)`,
-    );
-    const y = rng.int(0, h - k);
-    const x = rng.int(0, w - k);
+    const { x, y } = randomWindow(s.id, rw, rh, k, k, o.padIfSmaller ?? false, rng);
     const flip = rng.bool(o.hflip);
     const px = pixels();
     const data = px.resizeWindow(
