@@ -33,6 +33,8 @@ export const ErrorCodes = {
   E_DIST: "distributed training failed",
   /** A data worker thread could not start or died while loading a batch. */
   E_DATA_WORKER: "data worker thread failed",
+  /** A network or an op in its forward cannot be written as ONNX (the message names the op and why). */
+  E_EXPORT: "not exportable to ONNX",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

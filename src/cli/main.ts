@@ -11,6 +11,7 @@ import { registerDegrade } from "./commands/degrade.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerEval } from "./commands/eval.js";
+import { registerExport } from "./commands/export.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerMetrics } from "./commands/metrics.js";
 import { registerStudy } from "./commands/study.js";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerDegrade(program);
   registerTrain(program);
   registerUpscale(program);
+  registerExport(program);
   registerEval(program);
   registerCompare(program);
   registerStudy(program);

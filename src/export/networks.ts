@@ -1,0 +1,84 @@
+/**
+ * The exportable parts of a pipeline: `sr` (LR -> SR image), `task` (image -> task output) and `sr+task` (one graph
+ * from LR to the task output, exactly what `tasksr eval` runs: the SR output goes to the task network unclamped).
+ * Output names follow docs/deploy.md: `sr`, `logits` (classification), `masks` (segmentation, per-class scores
+ * [N, K, H, W] before argmax). Detection is not exported yet (E_EXPORT says so).
+ */
+import * as F from "../engine/functional.js";
+import type { Tensor } from "../engine/tensor.js";
+import { TasksrError } from "../errors.js";
+import type { PipelineInput } from "../eval/plan.js";
+import type { LoadedTask } from "../infer/sources.js";
+import type { SegmenterOutput } from "../models/types.js";
+import type { Module } from "../nn/module.js";
+
+export const EXPORT_PARTS = ["sr", "task", "sr+task"] as const;
+export type ExportPart = (typeof EXPORT_PARTS)[number];
+
+export interface ExportGraph {
+  forward: (lr: Tensor) => Tensor;
+  output: "sr" | "logits" | "masks";
+  /** The networks whose parameters the graph reads (for initializer names). */
+  modules: Module<never[], unknown>[];
+}
+
+/** LR -> the image the task sees, for the SR front of a pipeline (an SR net, or the L→T interpolation). */
+function front(
+  input: PipelineInput,
+  scale: number,
+  where: string,
+): { fn: (lr: Tensor) => Tensor; modules: Module<never[], unknown>[] } {
+  switch (input.kind) {
+    case "sr":
+      return { fn: (lr) => input.net.call(lr), modules: [input.net as unknown as Module<never[], unknown>] };
+    case "interpolate":
+      return {
+        // As tasksr eval: bilinear with align_corners (SR4IR's L→T), bicubic without.
+        fn: (lr) =>
+          F.interpolate(lr, {
+            size: [lr.size(2) * scale, lr.size(3) * scale],
+            mode: input.mode,
+            alignCorners: input.mode === "bilinear",
+          }),
+        modules: [],
+      };
+    case "hr":
+      throw new TasksrError("E_CLI_ARG", `${where}: the task network of this run sees HR images; it has no SR part`);
+  }
+}
+
+function taskForward(task: LoadedTask): { fn: (x: Tensor) => Tensor; output: "logits" | "masks" } {
+  const net = task.adapter.net as unknown as Module<[Tensor], unknown>;
+  switch (task.adapter.task) {
+    case "classification":
+      return { fn: (x) => net.call(x) as Tensor, output: "logits" };
+    case "segmentation":
+      return { fn: (x) => (net.call(x) as SegmenterOutput).out, output: "masks" };
+    default:
+      throw new TasksrError(
+        "E_EXPORT",
+        `${task.arch}: detection networks are not exported yet (only SR, classification and segmentation)`,
+      );
+  }
+}
+
+/** The forward of `part`, from the pipeline's SR front and/or task network. */
+export function exportGraph(
+  part: ExportPart,
+  o: { input?: PipelineInput; scale: number; task?: LoadedTask; where: string },
+): ExportGraph {
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new TasksrError("E_CLI_ARG", `${o.where}: --part ${part} needs ${what}`);
+    return v;
+  };
+  if (part === "sr") {
+    const f = front(need(o.input, "an SR network"), o.scale, o.where);
+    return { forward: f.fn, output: "sr", modules: f.modules };
+  }
+  const task = need(o.task, "a task network");
+  const t = taskForward(task);
+  const taskModules = [task.adapter.net];
+  if (part === "task") return { forward: t.fn, output: t.output, modules: taskModules };
+  const f = front(need(o.input, "an SR network"), o.scale, o.where);
+  return { forward: (lr) => t.fn(f.fn(lr)), output: t.output, modules: [...f.modules, ...taskModules] };
+}

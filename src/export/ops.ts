@@ -1,0 +1,404 @@
+/**
+ * What each traced engine op is in ONNX (opset 17 and later). One emitter per native op, with the argument order of
+ * src/engine/native.ts. Ops without an emitter are refused by name, so a network that uses one fails at export,
+ * not in onnxruntime. Semantics follow PyTorch's (and torch.onnx's) choices: pixel shuffle is DepthToSpace CRD,
+ * align_corners=False resizing is pytorch_half_pixel, bicubic uses a = -0.75, hardsigmoid is x/6 + 1/2.
+ */
+import type { DType } from "../engine/dtype.js";
+import { TasksrError } from "../errors.js";
+import { isRef, type SymArg } from "./dynamic.js";
+import { attr, type GraphBuilder, staticNum, staticNums } from "./graph.js";
+
+export interface EmitContext {
+  readonly b: GraphBuilder;
+  /** Graph name of a tensor argument (a traced value or a constant). */
+  name(a: SymArg): string;
+  /** Rank, dtype and shape (at the first traced size) of a tensor argument. */
+  info(a: SymArg): { rank: number; dtype: DType; shape: readonly number[] };
+  /** Names the op's outputs must get. */
+  readonly outs: readonly string[];
+}
+type Emitter = (c: EmitContext, args: readonly SymArg[]) => void;
+
+const INT64_MAX = 9223372036854775807n;
+const axis = (d: number, rank: number) => (d < 0 ? d + rank : d);
+
+/** A tensor-or-scalar operand: a scalar becomes a 0-d constant of the other operand's dtype. */
+function operand(c: EmitContext, a: SymArg, like: SymArg): string {
+  if (isRef(a)) return c.name(a);
+  if (typeof a === "number" || typeof a === "boolean") return c.b.scalarLike(Number(a), c.info(like).dtype);
+  throw new TasksrError("E_EXPORT", `a size-dependent scalar operand (${JSON.stringify(a)}) is not exported`);
+}
+const out = (c: EmitContext) => c.outs[0]!;
+
+function binary(onnxOp: string): Emitter {
+  return (c, [a, b, alpha]) => {
+    let rhs = operand(c, b!, a!);
+    if (alpha !== undefined && alpha !== 1)
+      rhs = c.b.op("Mul", [rhs, c.b.scalarLike(staticNum(alpha, "alpha"), c.info(a!).dtype)]);
+    c.b.op(onnxOp, [c.name(a!), rhs], [], out(c));
+  };
+}
+function unary(onnxOp: string, attrs: ReturnType<typeof attr.f>[] = []): Emitter {
+  return (c, [x]) => void c.b.op(onnxOp, [c.name(x!)], attrs, out(c));
+}
+const identity: Emitter = (c, [x]) => void c.b.op("Identity", [c.name(x!)], [], out(c));
+
+/** Slice of one axis from start to end (a name of an int64 [1] tensor; null = to the end). */
+function slice(c: EmitContext, x: SymArg, dim: number, start: SymArg, end: string | null, step: number) {
+  const r = c.info(x).rank;
+  const ends = end ?? c.b.constant([Number(INT64_MAX)], "int64");
+  c.b.op(
+    "Slice",
+    [
+      c.name(x),
+      c.b.ints([start ?? 0], "slice start"),
+      ends,
+      c.b.constant([axis(dim, r)], "int64"),
+      c.b.constant([step], "int64"),
+    ],
+    [],
+    out(c),
+  );
+}
+
+function resize(c: EmitContext, args: readonly SymArg[]) {
+  const [x, mode, size, alignCorners, scaleH, scaleW, antialias] = args;
+  if (antialias === true) {
+    throw new TasksrError("E_EXPORT", "anti-aliased interpolate has no exact ONNX Resize equivalent; not exported");
+  }
+  const a: ReturnType<typeof attr.s>[] = [];
+  if (mode === "nearest") {
+    a.push(
+      attr.s("mode", "nearest"),
+      attr.s("coordinate_transformation_mode", "asymmetric"),
+      attr.s("nearest_mode", "floor"),
+    );
+  } else if (mode === "nearest-exact") {
+    a.push(
+      attr.s("mode", "nearest"),
+      attr.s("coordinate_transformation_mode", "tf_half_pixel_for_nn"),
+      attr.s("nearest_mode", "floor"),
+    );
+  } else if (mode === "bilinear" || mode === "bicubic") {
+    a.push(
+      attr.s("mode", mode === "bilinear" ? "linear" : "cubic"),
+      attr.s("coordinate_transformation_mode", alignCorners === true ? "align_corners" : "pytorch_half_pixel"),
+    );
+    if (mode === "bicubic") a.push(attr.f("cubic_coeff_a", -0.75));
+  } else {
+    throw new TasksrError("E_EXPORT", `interpolate mode "${String(mode)}" is not exported`);
+  }
+  const b = c.b;
+  if (typeof scaleH === "number" && typeof scaleW === "number") {
+    // With scales, ONNX and PyTorch both map coordinates by 1/scale and give floor(size · scale).
+    b.op("Resize", [c.name(x!), "", b.constant([1, 1, scaleH, scaleW], "float32")], a, out(c));
+    return;
+  }
+  const nc = b.op("Slice", [b.shapeOf(c.name(x!)), b.constant([0], "int64"), b.constant([2], "int64")]);
+  const sizes = b.op("Concat", [nc, b.ints(size as SymArg[], "interpolate size")], [attr.i("axis", 0)]);
+  b.op("Resize", [c.name(x!), "", "", sizes], a, out(c));
+}
+
+function pool(kind: "MaxPool" | "AveragePool"): Emitter {
+  return (c, args) => {
+    const [x, k, s, p] = args;
+    const kernel = staticNums(k!, "kernel size");
+    const strides = staticNums(s!, "stride");
+    const pads = staticNums(p!, "padding");
+    const a = [
+      attr.ints("kernel_shape", kernel),
+      attr.ints("strides", strides.length === 0 ? kernel : strides),
+      attr.ints("pads", [...pads, ...pads]),
+    ];
+    if (kind === "MaxPool") {
+      a.push(attr.ints("dilations", staticNums(args[4]!, "dilation")), attr.i("ceil_mode", args[5] === true ? 1 : 0));
+    } else {
+      if (args[6] !== undefined && args[6] !== null) {
+        throw new TasksrError("E_EXPORT", "avg_pool2d with divisor_override is not exported");
+      }
+      a.push(attr.i("ceil_mode", args[4] === true ? 1 : 0), attr.i("count_include_pad", args[5] === true ? 1 : 0));
+    }
+    c.b.op(kind, [c.name(x!)], a, out(c));
+  };
+}
+
+function reduce(onnxOp: string): Emitter {
+  return (c, [x, dims, keepdim]) => {
+    const r = c.info(x!).rank;
+    const axes = dims === undefined || dims === null ? [] : staticNums(dims, "dims").map((d) => axis(d, r));
+    const keep = attr.i("keepdims", keepdim === true ? 1 : 0);
+    // ReduceSum takes axes as an input from opset 13, ReduceMean from 18.
+    const axesAsInput = onnxOp === "ReduceSum" || c.b.opset >= 18;
+    if (axes.length === 0) c.b.op(onnxOp, [c.name(x!)], [keep], out(c));
+    else if (axesAsInput) c.b.op(onnxOp, [c.name(x!), c.b.constant(axes, "int64")], [keep], out(c));
+    else c.b.op(onnxOp, [c.name(x!)], [keep, attr.ints("axes", axes)], out(c));
+  };
+}
+
+export const EMITTERS: Readonly<Record<string, Emitter>> = {
+  conv2d: (c, [x, w, bias, stride, padding, dilation, groups]) => {
+    const p = staticNums(padding!, "conv padding");
+    const inputs = [c.name(x!), c.name(w!), ...(isRef(bias) ? [c.name(bias)] : [])];
+    c.b.op(
+      "Conv",
+      inputs,
+      [
+        attr.ints("strides", staticNums(stride!, "conv stride")),
+        attr.ints("pads", [...p, ...p]),
+        attr.ints("dilations", staticNums(dilation!, "conv dilation")),
+        attr.i("group", staticNum(groups!, "conv groups")),
+      ],
+      out(c),
+    );
+  },
+  convTranspose2d: (c, [x, w, bias, stride, padding, outputPadding, groups, dilation]) => {
+    const p = staticNums(padding!, "conv_transpose padding");
+    const inputs = [c.name(x!), c.name(w!), ...(isRef(bias) ? [c.name(bias)] : [])];
+    c.b.op(
+      "ConvTranspose",
+      inputs,
+      [
+        attr.ints("strides", staticNums(stride!, "conv_transpose stride")),
+        attr.ints("pads", [...p, ...p]),
+        attr.ints("output_padding", staticNums(outputPadding!, "conv_transpose output padding")),
+        attr.ints("dilations", staticNums(dilation!, "conv_transpose dilation")),
+        attr.i("group", staticNum(groups!, "conv_transpose groups")),
+      ],
+      out(c),
+    );
+  },
+  linear: (c, [x, w, bias]) => {
+    if (c.info(x!).rank === 2) {
+      const inputs = [c.name(x!), c.name(w!), ...(isRef(bias) ? [c.name(bias)] : [])];
+      c.b.op("Gemm", inputs, [attr.i("transB", 1)], out(c));
+      return;
+    }
+    const wt = c.b.op("Transpose", [c.name(w!)], [attr.ints("perm", [1, 0])]);
+    if (isRef(bias)) c.b.op("Add", [c.b.op("MatMul", [c.name(x!), wt]), c.name(bias)], [], out(c));
+    else c.b.op("MatMul", [c.name(x!), wt], [], out(c));
+  },
+  batchNorm: (c, [x, w, bias, mean, variance, training, , eps]) => {
+    if (training === true || !isRef(mean) || !isRef(variance)) {
+      throw new TasksrError("E_EXPORT", "batch norm in training mode (or without running statistics) is not exported");
+    }
+    const ch = c.info(mean).shape[0]!;
+    const dt = c.b.graphDtype(c.info(x!).dtype);
+    const scale = isRef(w) ? c.name(w) : c.b.constant(Array(ch).fill(1), dt);
+    const shift = isRef(bias) ? c.name(bias) : c.b.constant(Array(ch).fill(0), dt);
+    c.b.op(
+      "BatchNormalization",
+      [c.name(x!), scale, shift, c.name(mean), c.name(variance)],
+      [attr.f("epsilon", staticNum(eps!, "eps"))],
+      out(c),
+    );
+  },
+  layerNorm: (c, [x, shape, w, bias, eps]) => {
+    const k = staticNums(shape!, "normalized shape").length;
+    const dt = c.b.graphDtype(c.info(x!).dtype);
+    const n = c
+      .info(x!)
+      .shape.slice(-k)
+      .reduce((p, q) => p * q, 1);
+    const scale = isRef(w) ? c.name(w) : c.b.constant(Array(n).fill(1), dt, c.info(x!).shape.slice(-k));
+    const inputs = [c.name(x!), scale, ...(isRef(bias) ? [c.name(bias)] : [])];
+    c.b.op("LayerNormalization", inputs, [attr.i("axis", -k), attr.f("epsilon", staticNum(eps!, "eps"))], out(c));
+  },
+  dropout: (c, args) => {
+    if (args[2] === true) throw new TasksrError("E_EXPORT", "dropout in training mode is not exported (call eval())");
+    identity(c, args);
+  },
+  dropout2d: (c, args) => EMITTERS.dropout!(c, args),
+  maxPool2d: pool("MaxPool"),
+  avgPool2d: pool("AveragePool"),
+  adaptiveAvgPool2d: (c, [x, size]) => {
+    const s = staticNums(size!, "adaptive pool size");
+    if (s[0] !== 1 || s[1] !== 1) {
+      throw new TasksrError("E_EXPORT", `adaptive_avg_pool2d to ${s.join("×")} is not exported (only 1×1)`);
+    }
+    c.b.op("GlobalAveragePool", [c.name(x!)], [], out(c));
+  },
+  interpolate: resize,
+  pixelShuffle: (c, [x, r]) =>
+    void c.b.op(
+      "DepthToSpace",
+      [c.name(x!)],
+      [attr.i("blocksize", staticNum(r!, "upscale factor")), attr.s("mode", "CRD")],
+      out(c),
+    ),
+  relu: unary("Relu"),
+  sigmoid: unary("Sigmoid"),
+  tanh: unary("Tanh"),
+  exp: unary("Exp"),
+  log: unary("Log"),
+  sqrt: unary("Sqrt"),
+  abs: unary("Abs"),
+  neg: unary("Neg"),
+  erf: unary("Erf"),
+  hardswish: unary("HardSwish"),
+  hardsigmoid: (c, [x]) =>
+    void c.b.op("HardSigmoid", [c.name(x!)], [attr.f("alpha", 1 / 6), attr.f("beta", 0.5)], out(c)),
+  leakyRelu: (c, [x, slope]) =>
+    void c.b.op("LeakyRelu", [c.name(x!)], [attr.f("alpha", staticNum(slope!, "slope"))], out(c)),
+  elu: (c, [x, alpha]) => void c.b.op("Elu", [c.name(x!)], [attr.f("alpha", staticNum(alpha ?? 1, "alpha"))], out(c)),
+  silu: (c, [x]) => void c.b.op("Mul", [c.name(x!), c.b.op("Sigmoid", [c.name(x!)])], [], out(c)),
+  gelu: (c, [x, approximate]) => {
+    if (approximate === "tanh") throw new TasksrError("E_EXPORT", "tanh-approximated GELU is not exported");
+    const dt = c.info(x!).dtype;
+    const e = c.b.op("Erf", [c.b.op("Mul", [c.name(x!), c.b.scalarLike(Math.SQRT1_2, dt)])]);
+    const half = c.b.op("Mul", [c.name(x!), c.b.scalarLike(0.5, dt)]);
+    c.b.op("Mul", [half, c.b.op("Add", [e, c.b.scalarLike(1, dt)])], [], out(c));
+  },
+  prelu: (c, [x, w]) => {
+    // PyTorch's weight is [C] for channel dim 1; ONNX broadcasts from the right, so it needs [C, 1, 1].
+    const rank = c.info(x!).rank;
+    const n = c.info(w!).shape[0] ?? 1;
+    const slope =
+      n === 1 || rank < 3
+        ? c.name(w!)
+        : c.b.op("Reshape", [c.name(w!), c.b.constant([n, ...Array(rank - 2).fill(1)], "int64")]);
+    c.b.op("PRelu", [c.name(x!), slope], [], out(c));
+  },
+  hardtanh: (c, [x, lo, hi]) => {
+    const dt = c.info(x!).dtype;
+    c.b.op(
+      "Clip",
+      [c.name(x!), c.b.scalarLike(staticNum(lo!, "min"), dt), c.b.scalarLike(staticNum(hi!, "max"), dt)],
+      [],
+      out(c),
+    );
+  },
+  clamp: (c, [x, lo, hi]) => {
+    const bound = (v: SymArg | undefined) =>
+      v === null || v === undefined
+        ? ""
+        : isRef(v)
+          ? c.name(v)
+          : c.b.scalarLike(staticNum(v, "clamp bound"), c.info(x!).dtype);
+    c.b.op("Clip", [c.name(x!), bound(lo), bound(hi)], [], out(c));
+  },
+  add: binary("Add"),
+  sub: binary("Sub"),
+  mul: binary("Mul"),
+  div: (c, args) => {
+    if (args[2] !== undefined && args[2] !== null) {
+      throw new TasksrError("E_EXPORT", `div with rounding mode "${String(args[2])}" is not exported`);
+    }
+    binary("Div")(c, args);
+  },
+  pow: binary("Pow"),
+  rsub: (c, [x, s]) => void c.b.op("Sub", [operand(c, s!, x!), c.name(x!)], [], out(c)),
+  rdiv: (c, [x, s]) => void c.b.op("Div", [operand(c, s!, x!), c.name(x!)], [], out(c)),
+  matmul: (c, [a, b]) => void c.b.op("MatMul", [c.name(a!), c.name(b!)], [], out(c)),
+  bmm: (c, [a, b]) => void c.b.op("MatMul", [c.name(a!), c.name(b!)], [], out(c)),
+  softmax: (c, [x, dim]) =>
+    void c.b.op("Softmax", [c.name(x!)], [attr.i("axis", staticNum(dim!, "softmax dim"))], out(c)),
+  logSoftmax: (c, [x, dim]) =>
+    void c.b.op("LogSoftmax", [c.name(x!)], [attr.i("axis", staticNum(dim!, "log_softmax dim"))], out(c)),
+  mean: reduce("ReduceMean"),
+  sum: reduce("ReduceSum"),
+  cat: (c, [ts, dim]) => {
+    const list = ts as readonly SymArg[];
+    const r = c.info(list[0]!).rank;
+    c.b.op(
+      "Concat",
+      list.map((t) => c.name(t)),
+      [attr.i("axis", axis(staticNum(dim!, "cat dim"), r))],
+      out(c),
+    );
+  },
+  stack: (c, [ts, dim]) => {
+    const list = ts as readonly SymArg[];
+    const d = axis(staticNum(dim!, "stack dim"), c.info(list[0]!).rank + 1);
+    const ax = c.b.constant([d], "int64");
+    c.b.op(
+      "Concat",
+      list.map((t) => c.b.op("Unsqueeze", [c.name(t), ax])),
+      [attr.i("axis", d)],
+      out(c),
+    );
+  },
+  reshape: (c, [x, shape]) => {
+    const s = shape as readonly SymArg[];
+    if (s.some((v) => v === 0)) throw new TasksrError("E_EXPORT", "reshape to a size-0 dimension is not exported");
+    c.b.op("Reshape", [c.name(x!), c.b.ints(s, "reshape shape")], [], out(c));
+  },
+  view: (c, args) => EMITTERS.reshape!(c, args),
+  flatten: (c, [x, start, end]) => {
+    const r = c.info(x!).rank;
+    const s = axis(staticNum(start!, "flatten start"), r);
+    const e = axis(staticNum(end!, "flatten end"), r);
+    if (e !== r - 1) throw new TasksrError("E_EXPORT", "flatten that keeps trailing dims is not exported");
+    if (s === 1) c.b.op("Flatten", [c.name(x!)], [attr.i("axis", 1)], out(c));
+    else c.b.op("Reshape", [c.name(x!), c.b.constant([...Array(s).fill(0), -1], "int64")], [], out(c));
+  },
+  permute: (c, [x, dims]) => {
+    const r = c.info(x!).rank;
+    c.b.op(
+      "Transpose",
+      [c.name(x!)],
+      [
+        attr.ints(
+          "perm",
+          staticNums(dims!, "permute").map((d) => axis(d, r)),
+        ),
+      ],
+      out(c),
+    );
+  },
+  transpose: (c, [x, a, b]) => {
+    const r = c.info(x!).rank;
+    const perm = Array.from({ length: r }, (_, i) => i);
+    const [i, j] = [axis(staticNum(a!, "dim0"), r), axis(staticNum(b!, "dim1"), r)];
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+    c.b.op("Transpose", [c.name(x!)], [attr.ints("perm", perm)], out(c));
+  },
+  unsqueeze: (c, [x, dim]) => {
+    const d = axis(staticNum(dim!, "unsqueeze dim"), c.info(x!).rank + 1);
+    c.b.op("Unsqueeze", [c.name(x!), c.b.constant([d], "int64")], [], out(c));
+  },
+  squeeze: (c, [x, dim]) => {
+    if (dim === undefined || dim === null) throw new TasksrError("E_EXPORT", "squeeze without a dim is not exported");
+    const d = axis(staticNum(dim, "squeeze dim"), c.info(x!).rank);
+    c.b.op("Squeeze", [c.name(x!), c.b.constant([d], "int64")], [], out(c));
+  },
+  contiguous: identity,
+  clone: identity,
+  detach: identity,
+  alias: identity,
+  narrow: (c, [x, dim, start, length]) =>
+    slice(c, x!, staticNum(dim!, "narrow dim"), start!, c.b.sum(start!, length!, "narrow end"), 1),
+  slice: (c, [x, dim, start, end, step]) =>
+    slice(
+      c,
+      x!,
+      staticNum(dim!, "slice dim"),
+      start ?? 0,
+      end === null || end === undefined ? null : c.b.ints([end], "slice end"),
+      staticNum(step!, "slice step"),
+    ),
+  select: (c, [x, dim, index]) => {
+    const r = c.info(x!).rank;
+    const idx =
+      typeof index === "number" ? c.b.constant([index], "int64", []) : c.b.op("Squeeze", [c.b.ints([index!], "index")]);
+    c.b.op("Gather", [c.name(x!), idx], [attr.i("axis", axis(staticNum(dim!, "select dim"), r))], out(c));
+  },
+  pad: (c, [x, pads, mode, value]) => {
+    const r = c.info(x!).rank;
+    const p = pads as readonly SymArg[];
+    // PyTorch lists (begin, end) pairs from the last dim backwards; ONNX all begins, then all ends, from dim 0.
+    const begins: SymArg[] = Array(r).fill(0);
+    const ends: SymArg[] = Array(r).fill(0);
+    for (let i = 0; i < p.length / 2; i++) {
+      begins[r - 1 - i] = p[2 * i]!;
+      ends[r - 1 - i] = p[2 * i + 1]!;
+    }
+    const m = mode === "replicate" ? "edge" : mode === "reflect" ? "reflect" : "constant";
+    if (mode !== "replicate" && mode !== "reflect" && mode !== "constant") {
+      throw new TasksrError("E_EXPORT", `pad mode "${String(mode)}" is not exported`);
+    }
+    const inputs = [c.name(x!), c.b.ints([...begins, ...ends], "pad")];
+    if (m === "constant") inputs.push(c.b.scalarLike(typeof value === "number" ? value : 0, c.info(x!).dtype));
+    c.b.op("Pad", inputs, [attr.s("mode", m)], out(c));
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * `tasksr export` behind the command line: resolves a run folder (or SR weights) into the part to export, writes the
+ * ONNX file atomically with tasksr metadata, and checks it with onnxruntime-node.
+ */
+import { packageVersion } from "../cli/version.js";
+import { writeFileAtomic } from "../engine/safetensors.js";
+import { type PipelineInput, planFromRun } from "../eval/plan.js";
+import { type LoadedTask, loadSr } from "../infer/sources.js";
+import { type ExportPart, exportGraph } from "./networks.js";
+import { exportOnnx } from "./onnx.js";
+import { checkWithOnnxRuntime, type OrtCheck } from "./verify.js";
+
+export type PipelineSource = { run: string } | { sr: string; arch?: string; scale?: number };
+
+export interface PipelineExportOptions {
+  part?: ExportPart;
+  out: string;
+  opset?: number;
+  fp16?: boolean;
+  /** Run the onnxruntime-node check (default true). */
+  check?: boolean;
+}
+
+export interface PipelineExportResult {
+  description: string;
+  part: ExportPart;
+  out: string;
+  nodes: number;
+  bytes: number;
+  output: string;
+  outputShape: (number | string)[];
+  /** The check's input [N, 3, h, w]: a size none of the traces used. */
+  checkInput: number[];
+  check?: OrtCheck;
+  metadata: Record<string, string>;
+}
+
+/** Input of the onnxruntime check: not one of the traced sizes (src/export/dynamic.ts), and smaller than them. */
+export const CHECK_INPUT: readonly [number, number, number] = [2, 45, 59];
+
+export async function exportPipeline(src: PipelineSource, o: PipelineExportOptions): Promise<PipelineExportResult> {
+  let input: PipelineInput | undefined;
+  let task: LoadedTask | undefined;
+  let scale: number;
+  let classes: readonly string[] | undefined;
+  let dispose: () => void;
+  let description: string;
+  let where: string;
+  if ("run" in src) {
+    const plan = await planFromRun(src.run, { device: "cpu", limit: 1 });
+    ({ input, task } = plan);
+    scale = plan.cfg.scale;
+    classes = plan.val.classes;
+    dispose = () => plan.dispose();
+    description = `run ${src.run} (${plan.setting})`;
+    where = `--run ${src.run}`;
+  } else {
+    const sr = loadSr(src.sr, { arch: src.arch, scale: src.scale });
+    input = { kind: "sr", net: sr.net };
+    scale = sr.scale;
+    dispose = () => sr.net.dispose();
+    description = sr.description;
+    where = `--sr ${src.sr}`;
+  }
+  try {
+    const part = o.part ?? (input?.kind === "hr" ? "task" : "sr");
+    const g = exportGraph(part, { input, scale, task, where });
+    const metadata: Record<string, string> = {
+      "tasksr.version": packageVersion(),
+      "tasksr.part": part,
+      "tasksr.scale": String(part === "task" ? 1 : scale),
+      "tasksr.input": "lr: float32 [N, 3, h, w], RGB in [0, 1]",
+      ...(task === undefined ? {} : { "tasksr.task": task.adapter.task, "tasksr.task_arch": task.arch }),
+      ...(classes === undefined || part === "sr" ? {} : { "tasksr.classes": JSON.stringify(classes) }),
+    };
+    const r = exportOnnx(g.forward, {
+      output: g.output,
+      opset: o.opset,
+      fp16: o.fp16,
+      named: g.modules.flatMap((m) => [...m.namedParameters(), ...m.namedBuffers()]),
+      metadata,
+      graphName: `tasksr ${part}`,
+    });
+    writeFileAtomic(o.out, Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength));
+    const check = o.check === false ? undefined : await checkWithOnnxRuntime(r.bytes, g.forward, CHECK_INPUT);
+    return {
+      description,
+      part,
+      out: o.out,
+      nodes: r.nodes,
+      bytes: r.bytes.byteLength,
+      output: g.output,
+      outputShape: r.outputs[g.output]!,
+      checkInput: [CHECK_INPUT[0], 3, CHECK_INPUT[1], CHECK_INPUT[2]],
+      ...(check === undefined ? {} : { check }),
+      metadata,
+    };
+  } finally {
+    dispose();
+  }
+}

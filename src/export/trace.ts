@@ -1,0 +1,177 @@
+/**
+ * Tracing mode of the engine: runs a network's forward once while every native op that touches the traced input
+ * (directly or through earlier traced ops) is recorded with its arguments. Tensors the forward reads but did not
+ * compute from the input (parameters, buffers, constants made on the fly) are snapshotted as constants the first
+ * time an op uses them. The forward runs for real, so a trace also checks that the network works at that size.
+ *
+ * Recording happens at the addon boundary (every Tensor method and functional goes through `N`), so any network
+ * written with the engine can be traced without per-module export code; what an op means in ONNX is src/export/ops.ts.
+ */
+import { type DType, dtypeFromCode } from "../engine/dtype.js";
+import { type Handle, N } from "../engine/native.js";
+import { Tensor } from "../engine/tensor.js";
+import { TasksrError } from "../errors.js";
+
+/** A reference to a traced value or constant (ids shared by both, numbered in order of first appearance). */
+export interface Ref {
+  readonly ref: number;
+}
+export type TraceArg = number | boolean | string | null | undefined | Ref | readonly TraceArg[];
+
+export interface TracedOp {
+  readonly op: string;
+  readonly args: readonly TraceArg[];
+  readonly outs: readonly number[];
+}
+
+export interface ConstSnapshot {
+  /** State-dict key of a parameter or buffer, when known (initializers are named by it, as torch.onnx does). */
+  readonly name?: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly bytes: Uint8Array;
+}
+
+export interface Trace {
+  readonly ops: readonly TracedOp[];
+  /** id -> constant (parameters, buffers, tensors made during the forward without the input). */
+  readonly consts: ReadonlyMap<number, ConstSnapshot>;
+  /** id -> shape and dtype of every traced value (the input and each op output) at this trace's size. */
+  readonly values: ReadonlyMap<number, { shape: readonly number[]; dtype: DType }>;
+  readonly input: number;
+  /** Output name -> value id. */
+  readonly outputs: ReadonlyMap<string, number>;
+}
+
+/** Native calls that neither compute on tensors nor matter to the graph. */
+const PASSTHROUGH = new Set([
+  "shape",
+  "dtype",
+  "device",
+  "isContiguous",
+  "isDisposed",
+  "dispose",
+  "isGradEnabled",
+  "setGradEnabled",
+  "requiresGrad",
+  "isLeaf",
+  "gradFnName",
+  "liveTensors",
+  "nativeBytes",
+  "getNumThreads",
+  "buildInfo",
+]);
+/** Calls that read a traced tensor's values into JS: what follows depends on the data, which a graph cannot hold. */
+const DATA_READS = new Set(["item", "toBuffer", "copyIntoBuffer", "equal", "allclose", "nonzero", "unique"]);
+
+const isHandle = (v: unknown): v is Handle => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Parameters are the same native tensors in every trace of one export; their bytes are read once. Keyed by handle,
+ * so the cache lives as long as one export.
+ */
+export interface ConstCache {
+  readonly snapshots: Map<Handle, ConstSnapshot>;
+  /** Handle -> state-dict key of the network's parameters and buffers. */
+  readonly names: ReadonlyMap<Handle, string>;
+}
+export const createConstCache = (named: Iterable<[string, Tensor]> = []): ConstCache => ({
+  snapshots: new Map(),
+  names: new Map([...named].map(([k, t]) => [t.handle, k])),
+});
+
+function snapshot(h: Handle, name: string | undefined): ConstSnapshot {
+  return {
+    ...(name === undefined ? {} : { name }),
+    shape: N.shape(h),
+    dtype: dtypeFromCode(N.dtype(h)),
+    bytes: new Uint8Array(N.toBuffer(h)),
+  };
+}
+
+/**
+ * Runs `forward(input)` with recording on. `forward` must be pure in eval mode (no in-place updates of traced values,
+ * no reads of their data); outputs are tensors, or an object of named tensors.
+ */
+export function traceForward(
+  forward: (x: Tensor) => Tensor | Record<string, Tensor>,
+  input: Tensor,
+  outputName: string,
+  cache: ConstCache,
+): Trace {
+  const ids = new Map<Handle, number>();
+  const consts = new Map<number, ConstSnapshot>();
+  const values = new Map<number, { shape: readonly number[]; dtype: DType }>();
+  const ops: TracedOp[] = [];
+  let next = 0;
+  const native = { ...N } as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const [shapeOf, dtypeOf] = [N.shape, N.dtype];
+  const api = N as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const newValue = (h: Handle): number => {
+    const id = next++;
+    ids.set(h, id);
+    values.set(id, { shape: shapeOf(h), dtype: dtypeFromCode(dtypeOf(h)) });
+    return id;
+  };
+  const inputId = newValue(input.handle);
+
+  const traced = (a: unknown): boolean =>
+    Array.isArray(a) ? a.some(traced) : isHandle(a) && ids.has(a) && values.has(ids.get(a)!);
+  const encode = (a: unknown): TraceArg => {
+    if (Array.isArray(a)) return a.map(encode);
+    if (!isHandle(a)) return a as TraceArg;
+    let id = ids.get(a);
+    if (id === undefined) {
+      id = next++;
+      ids.set(a, id);
+      let c = cache.snapshots.get(a);
+      if (c === undefined) {
+        c = snapshot(a, cache.names.get(a));
+        cache.snapshots.set(a, c);
+      }
+      consts.set(id, c);
+    }
+    return { ref: id };
+  };
+
+  for (const name of Object.keys(native)) {
+    const fn = native[name];
+    if (typeof fn !== "function" || PASSTHROUGH.has(name)) continue;
+    api[name] = (...args: unknown[]) => {
+      if (!args.some(traced)) return fn(...args); // constants computed from constants stay constants
+      if (DATA_READS.has(name)) {
+        throw new TasksrError(
+          "E_EXPORT",
+          `the forward reads the values of a tensor computed from the input (${name}); a graph cannot branch on data`,
+        );
+      }
+      if (name.endsWith("_")) {
+        throw new TasksrError(
+          "E_EXPORT",
+          `the forward updates a tensor computed from the input in place (${name}); export needs out-of-place ops`,
+        );
+      }
+      const encoded = args.map(encode);
+      const out = fn(...args);
+      const outs = Array.isArray(out) ? (out as Handle[]).map(newValue) : [newValue(out as Handle)];
+      ops.push({ op: name, args: encoded, outs });
+      return out;
+    };
+  }
+  let result: Tensor | Record<string, Tensor>;
+  try {
+    result = forward(input);
+  } finally {
+    for (const name of Object.keys(native)) api[name] = native[name]!;
+  }
+  const outputs = new Map<string, number>();
+  const named = result instanceof Tensor ? { [outputName]: result } : result;
+  for (const [name, t] of Object.entries(named)) {
+    const id = ids.get(t.handle);
+    if (id === undefined || !values.has(id)) {
+      throw new TasksrError("E_EXPORT", `output "${name}" does not depend on the input`);
+    }
+    outputs.set(name, id);
+  }
+  return { ops, consts, values, input: inputId, outputs };
+}
