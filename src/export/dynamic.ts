@@ -17,8 +17,13 @@ export interface Affine {
   readonly h: number;
   readonly w: number;
 }
-/** A size-dependent number: affine in the input's N, h, w, or equal to one dimension of a traced value. */
-export type DimArg = { readonly dim: Affine } | { readonly shapeOf: { readonly ref: number; readonly axis: number } };
+/**
+ * A size-dependent number: affine in the input's N, h, w, or one dimension of a traced value, or the product of two
+ * of its dimensions (h·w when attention flattens a feature map).
+ */
+export type DimArg =
+  | { readonly dim: Affine }
+  | { readonly shapeOf: { readonly ref: number; readonly axis: number; readonly times?: number } };
 export type SymArg = number | boolean | string | null | undefined | Ref | DimArg | readonly SymArg[];
 
 export const isRef = (a: unknown): a is Ref => typeof a === "object" && a !== null && "ref" in a;
@@ -119,14 +124,20 @@ export function resolveDynamic(traces: readonly Trace[], sizes: readonly (readon
     }
   }
 
-  /** The latest value (id < `before`) whose dimension equals `vals` at every traced size. */
+  /** The latest value (id < `before`) with a dimension, or a product of two, equal to `vals` at every traced size. */
   const dimOfValue = (vals: readonly number[], before: number): DimArg | undefined => {
     for (let id = before - 1; id >= 0; id--) {
       const shapes = traces.map((t) => t.values.get(id)?.shape);
       const s0 = shapes[0];
-      if (s0 === undefined) continue;
+      if (s0 === undefined || shapes.some((s) => s === undefined || s.length !== s0.length)) continue;
+      const sh = shapes as (readonly number[])[];
       for (let axis = s0.length - 1; axis >= 0; axis--) {
-        if (shapes.every((s, k) => s !== undefined && s[axis] === vals[k])) return { shapeOf: { ref: id, axis } };
+        if (sh.every((s, k) => s[axis] === vals[k])) return { shapeOf: { ref: id, axis } };
+      }
+      for (let axis = s0.length - 1; axis >= 0; axis--) {
+        for (let times = axis - 1; times >= 0; times--) {
+          if (sh.every((s, k) => s[axis]! * s[times]! === vals[k])) return { shapeOf: { ref: id, axis, times } };
+        }
       }
     }
     return undefined;

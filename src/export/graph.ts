@@ -179,8 +179,10 @@ export class GraphBuilder {
   /** int64 [1] tensor of a size-dependent number. */
   dim(d: DimArg): string {
     if ("dim" in d) return this.affine(d.dim);
-    const shape = this.shapeOf(this.valueName(d.shapeOf.ref));
-    return this.op("Gather", [shape, this.constant([d.shapeOf.axis], "int64")], [attr.i("axis", 0)]);
+    const { ref, axis, times } = d.shapeOf;
+    const shape = this.shapeOf(this.valueName(ref));
+    const at = (a: number) => this.op("Gather", [shape, this.constant([a], "int64")], [attr.i("axis", 0)]); // [1]
+    return times === undefined ? at(axis) : this.op("Mul", [at(axis), at(times)]);
   }
 
   /** int64 [k] tensor from numbers and size-dependent numbers (one initializer when all are static). */

@@ -13,7 +13,7 @@ import { manualSeed, rand } from "../engine/creation.js";
 import { scope } from "../engine/scope.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
-import { fitAffine, formatAffine, isRef, resolveDynamic, type SymArg, traceSizes } from "./dynamic.js";
+import { type Affine, fitAffine, formatAffine, isRef, resolveDynamic, type SymArg, traceSizes } from "./dynamic.js";
 import { GraphBuilder, ONNX_DTYPE } from "./graph.js";
 import { EMITTERS } from "./ops.js";
 import { type ConstCache, createConstCache, type Trace, traceForward } from "./trace.js";
@@ -82,7 +82,7 @@ export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tenso
     if (!isRef(a)) throw new TasksrError("E_EXPORT", `expected a tensor argument, got ${JSON.stringify(a)}`);
     const c = t0.consts.get(a.ref);
     if (c === undefined) return names.get(a.ref) ?? `v${a.ref}`;
-    const name = c.name ?? `const_${a.ref}`;
+    const name = c.name ?? `tensor_${a.ref}`;
     if (!added.has(a.ref)) {
       added.add(a.ref);
       b.addConst(name, c);
@@ -113,15 +113,21 @@ export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tenso
     const src = nameOf({ ref: id });
     if (floatType === "float16") b.op("Cast", [src], [castTo(ONNX_DTYPE.float32!)], name);
     else b.op("Identity", [src], [], name);
-    const dims = v.shape.map((_, d) =>
-      fitAffine(
-        traces.map((t) => t.values.get(id)!.shape[d]!),
-        sizes,
-        `dim ${d} of output "${name}"`,
-      ),
-    );
+    // Output dims are documentation for tools (Netron, onnxruntime's shape checks); a size that is not affine in the
+    // input (a strided feature map) gets a plain name.
+    const dims = v.shape.map((_, d): number | string | { dim: Affine } => {
+      try {
+        return fitAffine(
+          traces.map((t) => t.values.get(id)!.shape[d]!),
+          sizes,
+          `dim ${d} of output "${name}"`,
+        );
+      } catch {
+        return `${name}_dim${d}`;
+      }
+    });
     outputs.push(valueInfo(name, dims));
-    outputDims[name] = dims.map((d) => (typeof d === "number" ? d : formatAffine(d.dim)));
+    outputDims[name] = dims.map((d) => (typeof d === "object" ? formatAffine(d.dim) : d));
   }
 
   const model: onnxProto.onnx.IModelProto = {
@@ -152,13 +158,17 @@ function castTo(to: number) {
   return { name: "to", type: onnx.AttributeProto.AttributeType.INT, i: to };
 }
 
-function valueInfo(name: string, dims: readonly (number | { dim: Parameters<typeof formatAffine>[0] })[]) {
+function valueInfo(name: string, dims: readonly (number | string | { dim: Affine })[]) {
   return {
     name,
     type: {
       tensorType: {
         elemType: ONNX_DTYPE.float32,
-        shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: formatAffine(d.dim) })) },
+        shape: {
+          dim: dims.map((d) =>
+            typeof d === "number" ? { dimValue: d } : { dimParam: typeof d === "string" ? d : formatAffine(d.dim) },
+          ),
+        },
       },
     },
   };

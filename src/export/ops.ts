@@ -7,7 +7,7 @@
 import type { DType } from "../engine/dtype.js";
 import { TasksrError } from "../errors.js";
 import { isRef, type SymArg } from "./dynamic.js";
-import { attr, type GraphBuilder, staticNum, staticNums } from "./graph.js";
+import { attr, type GraphBuilder, ONNX_DTYPE, staticNum, staticNums } from "./graph.js";
 
 export interface EmitContext {
   readonly b: GraphBuilder;
@@ -20,14 +20,20 @@ export interface EmitContext {
 }
 type Emitter = (c: EmitContext, args: readonly SymArg[]) => void;
 
-const INT64_MAX = 9223372036854775807n;
+/** Slice's "to the end" (ONNX clamps ends to the dimension; 2^53 - 1 survives the int64 conversion exactly). */
+const TO_END = Number.MAX_SAFE_INTEGER;
 const axis = (d: number, rank: number) => (d < 0 ? d + rank : d);
 
-/** A tensor-or-scalar operand: a scalar becomes a 0-d constant of the other operand's dtype. */
+/**
+ * A tensor-or-scalar operand: a scalar becomes a 0-d constant of the other operand's dtype; a size-dependent one
+ * (x / x.size(2)) is computed from the shapes and cast to it.
+ */
 function operand(c: EmitContext, a: SymArg, like: SymArg): string {
   if (isRef(a)) return c.name(a);
   if (typeof a === "number" || typeof a === "boolean") return c.b.scalarLike(Number(a), c.info(like).dtype);
-  throw new TasksrError("E_EXPORT", `a size-dependent scalar operand (${JSON.stringify(a)}) is not exported`);
+  const dtype = ONNX_DTYPE[c.b.graphDtype(c.info(like).dtype)]!;
+  const scalar = c.b.op("Squeeze", [c.b.ints([a], "scalar operand"), c.b.constant([0], "int64")]); // []
+  return c.b.op("Cast", [scalar], [attr.i("to", dtype)]);
 }
 const out = (c: EmitContext) => c.outs[0]!;
 
@@ -47,7 +53,7 @@ const identity: Emitter = (c, [x]) => void c.b.op("Identity", [c.name(x!)], [], 
 /** Slice of one axis from start to end (a name of an int64 [1] tensor; null = to the end). */
 function slice(c: EmitContext, x: SymArg, dim: number, start: SymArg, end: string | null, step: number) {
   const r = c.info(x).rank;
-  const ends = end ?? c.b.constant([Number(INT64_MAX)], "int64");
+  const ends = end ?? c.b.constant([TO_END], "int64");
   c.b.op(
     "Slice",
     [

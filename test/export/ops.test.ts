@@ -1,0 +1,217 @@
+/**
+ * Every ONNX emitter (src/export/ops.ts) against the engine, through onnxruntime-node, at input sizes none of the
+ * traces used — so a size baked into the graph fails here. Plus the refusals: what cannot be one graph with dynamic
+ * N, h, w is an E_EXPORT naming the op, never a silently wrong file.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { arange, cat, randn, stack, tensor } from "../../src/engine/creation.js";
+import * as F from "../../src/engine/functional.js";
+import { noGrad, rand, scope, type Tensor } from "../../src/engine/index.js";
+import { exportOnnx } from "../../src/export/onnx.js";
+import { EMITTERS } from "../../src/export/ops.js";
+import { createConstCache, traceForward } from "../../src/export/trace.js";
+import { compareOnnx } from "../support/onnx.js";
+
+const SIZES = [
+  [1, 23, 31],
+  [2, 50, 37],
+] as const;
+
+// Weights made once, outside the forward: they become initializers.
+const w3 = randn([8, 3, 3, 3]).mul(0.3);
+const b8 = randn([8]).mul(0.1);
+const wt = randn([8, 4, 4, 4]).mul(0.2);
+const mean = tensor([0.4, 0.5, 0.6]).reshape(1, 3, 1, 1);
+const lin = randn([5, 8]).mul(0.3);
+const linB = randn([5]);
+const rm = randn([8]).mul(0.1);
+const rv = randn([8]).abs().add(0.5);
+const slope = tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
+const lnW = randn([8]);
+
+const conv = (x: Tensor) => F.conv2d(x.sub(mean), w3, b8, { padding: 1 }); // [N, 8, h, w]
+
+/** name -> forward; together they reach every emitter (checked below). */
+const CASES: Record<string, (x: Tensor) => Tensor> = {
+  "conv, strided, dilated, grouped": (x) =>
+    F.conv2d(F.conv2d(conv(x), randnFixed, undefined, { stride: 2, dilation: 2, padding: 2, groups: 2 }), w8x1),
+  conv_transpose: (x) =>
+    F.convTranspose2d(conv(x), wt, undefined, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }),
+  "linear on [N, C] and [N, h, w, C]": (x) =>
+    F.linear(conv(x).mean([2, 3]), lin, linB).add(F.linear(conv(x).permute(0, 2, 3, 1), lin).mean([1, 2])),
+  "batch norm (affine and not), layer norm": (x) =>
+    F.layerNorm(
+      F.batchNorm(conv(x), rm, rv, { weight: slope, bias: b8 })
+        .add(F.batchNorm(conv(x), rm, rv))
+        .permute(0, 2, 3, 1),
+      [8],
+      lnW,
+    ),
+  activations: (x) => {
+    const y = conv(x);
+    return F.relu(y)
+      .add(y.sigmoid())
+      .add(y.tanh())
+      .add(F.hardswish(y))
+      .add(F.hardsigmoid(y))
+      .add(F.leakyRelu(y, 0.2))
+      .add(F.elu(y))
+      .add(F.silu(y))
+      .add(F.gelu(y))
+      .add(F.prelu(y, slope))
+      .add(F.hardtanh(y, -0.5, 0.5))
+      .add(y.clamp(-0.3, 0.7))
+      .add(y.abs().add(1).sqrt().log().exp().neg().erf());
+  },
+  "arithmetic with scalars and tensors": (x) =>
+    x.mul(3).add(1, 2).sub(mean, 0.5).div(2).rsub(4).rdiv(1).pow(2).add(x.pow(mean)).add(x.mul(x)),
+  pooling: (x) =>
+    F.maxPool2d(conv(x), 3, { stride: 2, padding: 1 })
+      .add(F.avgPool2d(conv(x), 3, { stride: 2, padding: 1 }))
+      .add(F.adaptiveAvgPool2d(conv(x), 1)),
+  "interpolate: scale factors": (x) =>
+    F.interpolate(x, { scaleFactor: 2, mode: "nearest" })
+      .add(F.interpolate(x, { scaleFactor: 2, mode: "bilinear" }))
+      .add(F.interpolate(x, { scaleFactor: 2, mode: "bicubic" }))
+      .add(F.interpolate(x, { scaleFactor: 2, mode: "bilinear", alignCorners: true })),
+  "interpolate: to a size read off another tensor": (x) => {
+    const small = F.avgPool2d(x, 2, { ceilMode: true });
+    const up = (mode: "nearest" | "bilinear" | "bicubic") =>
+      F.interpolate(small, {
+        size: [x.size(2), x.size(3)],
+        mode,
+        alignCorners: mode === "nearest" ? undefined : false,
+      });
+    return up("nearest")
+      .add(up("bilinear"))
+      .add(up("bicubic"))
+      .add(F.interpolate(x, { size: [x.size(2) * 3, x.size(3) + 5], mode: "nearest-exact" }).mean([2, 3], true));
+  },
+  "pixel shuffle, cat, stack": (x) => {
+    const y = F.pixelShuffle(conv(x), 2); // [N, 2, 2h, 2w]
+    const both = cat([y, F.pixelShuffle(conv(x).mul(-1), 2)], 1); // [N, 4, 2h, 2w]
+    return both.add(stackMean(both));
+  },
+  "reshape with the batch, view, flatten, permute, transpose": (x) => {
+    const y = conv(x); // [N, 8, h, w]
+    const n = y.size(0);
+    const z = y
+      .reshape(n, 2, 4, y.size(2) * y.size(3))
+      .transpose(1, 2)
+      .reshape(n, 8, -1); // [N, 8, h·w]
+    return z
+      .view(n, 8, y.size(2), y.size(3))
+      .add(y.flatten(2).unsqueeze(3).squeeze(3).reshape(n, 8, y.size(2), y.size(3)));
+  },
+  "flatten from dim 1 and 0": (x) => conv(x).mean([2, 3], true).flatten(1).flatten(0).softmax(0).logSoftmax(0),
+  "narrow, slice, select with sizes": (x) => {
+    const h = x.size(2);
+    const w = x.size(3);
+    const a = x
+      .narrow(2, 1, h - 2)
+      .slice(3, 2, w - 1)
+      .slice(3, 0, undefined, 2); // [N, 3, h-2, ceil((w-3)/2)]
+    return a.add(
+      x
+        .select(1, 0)
+        .unsqueeze(1)
+        .narrow(2, 1, h - 2)
+        .slice(3, 2, w - 1)
+        .slice(3, 0, undefined, 2),
+    );
+  },
+  "pad: constant, reflect, replicate, size-dependent": (x) => {
+    const h = x.size(2);
+    const p = (mode: "constant" | "reflect" | "replicate") =>
+      F.pad(x, [1, 2, 3, 1], mode, mode === "constant" ? 0.5 : undefined);
+    return p("constant")
+      .add(p("reflect"))
+      .add(p("replicate"))
+      .sum([1], true)
+      .add(
+        F.pad(x, [1, 2, 4, 0], "replicate")
+          .narrow(2, 0, h + 4)
+          .sum(1, true),
+      );
+  },
+  "matmul, bmm, sum, softmax": (x) => {
+    const y = conv(x).flatten(2); // [N, 8, h·w]
+    const att = y.matmul(y.transpose(1, 2)).div(y.size(2)).softmax(-1); // [N, 8, 8]
+    return att
+      .bmm(y)
+      .sum([2])
+      .add(y.sum([1, 2], false).unsqueeze(1));
+  },
+  "dropout and contiguous in eval": (x) =>
+    F.dropout2d(F.dropout(x, 0.5, false), 0.5, false)
+      .contiguous()
+      .clone()
+      .detach()
+      .alias(),
+};
+// Fixed weights used by the cases above.
+const randnFixed = randn([8, 4, 3, 3]).mul(0.2);
+const w8x1 = randn([3, 8, 1, 1]).mul(0.3);
+const stackMean = (y: Tensor) => stack([y, y.mul(2)], 1).mean([1]);
+
+for (const [name, forward] of Object.entries(CASES)) {
+  test(`export op parity: ${name}`, async () => {
+    for (const r of await compareOnnx(forward, SIZES)) {
+      assert.ok(
+        r.maxAbsDiff <= 1e-4 * Math.max(1, r.maxAbs),
+        `${name} at ${r.size}: max abs diff ${r.maxAbsDiff} (|y| ${r.maxAbs})`,
+      );
+    }
+  });
+}
+
+test("export op parity: float16 graphs keep the float32 interface and agree to 1e-2", async () => {
+  for (const r of await compareOnnx(CASES.activations!, SIZES, { fp16: true })) {
+    assert.ok(r.maxAbsDiff <= 1e-2 * Math.max(1, r.maxAbs), `fp16 activations at ${r.size}: ${r.maxAbsDiff}`);
+    assert.ok(r.maxAbsDiff > 0, "an fp16 graph that equals float32 exactly was not computed in fp16");
+  }
+});
+
+test("every emitter is reached by an op-parity case", () => {
+  const seen = new Set<string>();
+  for (const forward of Object.values(CASES)) {
+    noGrad(() =>
+      scope(() => {
+        for (const op of traceForward(forward, rand([1, 3, 23, 31]), "y", createConstCache()).ops) seen.add(op.op);
+      }),
+    );
+  }
+  const unreached = Object.keys(EMITTERS).filter((k) => !seen.has(k));
+  assert.deepEqual(unreached, [], `emitters without a parity case: ${unreached.join(", ")}`);
+});
+
+test("export refuses what one dynamic graph cannot hold, naming the op", () => {
+  const refuse = (forward: (x: Tensor) => Tensor, pattern: RegExp) =>
+    assert.throws(
+      () => exportOnnx(forward, { output: "y" }),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, "E_EXPORT");
+        assert.match(e.message, pattern);
+        return true;
+      },
+    );
+  // Control flow on the size: pad to a multiple of 8 only when needed (h = 64 needs none).
+  refuse(
+    (x) => (x.size(2) % 8 === 0 ? x : F.pad(x, [0, 0, 0, 8 - (x.size(2) % 8)], "replicate")),
+    /ops depend on the input size/,
+  );
+  // A size not affine in h: h / 3 rounded down.
+  refuse(
+    (x) => F.interpolate(x, { size: [Math.floor(x.size(2) / 3), x.size(3)], mode: "nearest" }),
+    /not c \+ a·N \+ b·h \+ d·w/,
+  );
+  // A constant built from the input's size (like anchors).
+  refuse((x) => x.add(arange(0, x.size(3)).float()), /computed from the input's size/);
+  // Reading data of a traced tensor.
+  refuse((x) => (x.mean().item() > 0.5 ? x : x.neg()), /reads the values/);
+  // In-place update of a traced tensor.
+  refuse((x) => x.mul(2).relu_(), /in place/);
+  // An op with no emitter.
+  refuse((x) => x.cumsum(1), /no ONNX emitter/);
+});
