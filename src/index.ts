@@ -11,6 +11,9 @@ export {
   type SyntheticTask,
   syntheticTasks,
 } from "./data/synthetic/index.js";
+export { type CreateUpscalerOptions, createUpscaler, OnnxUpscaler } from "./deploy.js";
 export * from "./engine/index.js";
 export { type ErrorCode, ErrorCodes, TasksrError } from "./errors.js";
+export { type ExportOptions, type ExportResult, exportOnnx } from "./export/onnx.js";
+export { exportPipeline } from "./export/pipeline.js";
 export * as nn from "./nn/index.js";

@@ -35,10 +35,13 @@ export const attr = {
   ints: (name: string, ints: readonly number[]): AttributeProto => ({ name, type: AT.INTS, ints: [...ints] }),
 };
 
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
 /** IEEE half from a float32, round to nearest even (what torch's .half() does). */
 export function toHalfBits(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0]!;
+  f32[0] = v;
+  const x = u32[0]!;
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;

@@ -1,30 +1,13 @@
 /**
  * onnxruntime-node beside the engine: runs an exported model on a random input and reports the largest absolute
- * difference from the engine's forward. onnxruntime-node is loaded lazily, so the rest of tasksr works without it.
+ * difference from the engine's forward.
  */
 import { noGrad } from "../engine/autograd.js";
 import { manualSeed, rand } from "../engine/creation.js";
 import { scope } from "../engine/scope.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
-
-export type OrtModule = typeof import("onnxruntime-node");
-
-let ort: Promise<OrtModule> | undefined;
-/** The onnxruntime-node module, or E_NATIVE_MISSING saying how to install it. */
-export function onnxRuntime(): Promise<OrtModule> {
-  ort ??= import("onnxruntime-node").catch((err: unknown) => {
-    ort = undefined;
-    throw new TasksrError(
-      "E_NATIVE_MISSING",
-      `onnxruntime-node could not be loaded (${(err as Error).message}). Install it with ` +
-        "`ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (its CPU binaries are in the npm package; " +
-        "the skipped step only fetches CUDA libraries)",
-      { cause: err },
-    );
-  });
-  return ort;
-}
+import { onnxRuntime } from "../infer/ort.js";
 
 export interface OrtCheck {
   maxAbsDiff: number;

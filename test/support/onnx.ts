@@ -3,7 +3,7 @@
 import { manualSeed } from "../../src/engine/creation.js";
 import { noGrad, rand, scope, type Tensor } from "../../src/engine/index.js";
 import { type ExportOptions, exportOnnx } from "../../src/export/onnx.js";
-import { onnxRuntime } from "../../src/export/verify.js";
+import { onnxRuntime } from "../../src/infer/ort.js";
 
 export interface OnnxComparison {
   size: readonly [number, number, number];

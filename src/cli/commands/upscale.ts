@@ -10,11 +10,14 @@ import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import type { Command } from "commander";
 import { IMAGE_EXTENSIONS, listFilesRecursive } from "../../data/datasets/files.js";
+import type { Image } from "../../data/io/image.js";
 import { TasksrError } from "../../errors.js";
+import type { TileOptions } from "../../infer/tiles.js";
 import { withInterrupt } from "../interrupt.js";
 
 interface RawOptions {
   sr: string;
+  backend: string;
   arch?: string;
   scale?: string;
   tile: string;
@@ -44,6 +47,7 @@ export function registerUpscale(program: Command): void {
     .argument("<input>", "LR image, or a folder of images (searched recursively)")
     .argument("<output>", "output image file, or a folder (created; file names kept)")
     .requiredOption("--sr <run|checkpoint|weights>", "run folder, tasksr checkpoint, safetensors or EDSR/DBPN .pt/.pth")
+    .option("--backend <name>", "libtorch, or onnx (onnxruntime-node; --sr is then an .onnx file)", "libtorch")
     .option("--arch <name>", "SR architecture of plain weights without metadata (e.g. edsr-baseline, dbpn)")
     .option("--scale <s>", "scale of plain weights without metadata")
     .option("--tile <n>", "LR tile side in pixels (0 = whole image at once)", "512")
@@ -57,6 +61,12 @@ export function registerUpscale(program: Command): void {
       const maxMemory = Number(o.maxMemory);
       if (o.maxMemory.trim() === "" || !(maxMemory > 0)) {
         throw new TasksrError("E_CLI_ARG", `--max-memory must be a positive number of GB, got "${o.maxMemory}"`);
+      }
+      if (o.backend !== "libtorch" && o.backend !== "onnx") {
+        throw new TasksrError("E_CLI_ARG", `--backend must be libtorch or onnx, got "${o.backend}"`);
+      }
+      if (o.backend === "onnx" && !o.sr.endsWith(".onnx")) {
+        throw new TasksrError("E_CLI_ARG", `--backend onnx: --sr must be an .onnx file (tasksr export), got "${o.sr}"`);
       }
       const info = await stat(input).catch(() => {
         throw new TasksrError("E_CLI_ARG", `input ${input} does not exist`);
@@ -74,36 +84,22 @@ export function registerUpscale(program: Command): void {
         const name = basename(input);
         jobs = [{ from: input, to: toFile ? output : join(output, outputName(name)), name }];
       }
-      // The engine loads only after the arguments are checked.
-      const { resolveDevice } = await import("../../engine/system.js");
-      const { loadSr } = await import("../../infer/sources.js");
-      const { upscaleImage } = await import("../../infer/tile.js");
-      const { checkMemory, measureForward } = await import("../../infer/budget.js");
       const { writeImageAtomic } = await import("../../infer/output.js");
       const { readImage } = await import("../../data/io/image.js");
       const { ProgressBar } = await import("../progress.js");
-      const device = resolveDevice(o.device);
-      const sr = loadSr(o.sr, { arch: o.arch, scale, device });
-      // Measured on the first image only; the budget is host memory, which a CUDA forward pass does not use.
-      let cost: ReturnType<typeof measureForward> | undefined;
+      const backend = o.backend === "onnx" ? await onnxBackend(o) : await libtorchBackend(o, scale, maxMemory);
       const t0 = performance.now();
       let done = 0;
       try {
         await withInterrupt(async (signal) => {
           for (const job of jobs) {
             const img = await readImage(job.from);
-            if (device === "cpu") {
-              cost ??= measureForward(sr.net);
-              const budgetBytes = maxMemory * 1e9;
-              const held = process.memoryUsage.rss();
-              const size: [number, number] = [img.height, img.width];
-              checkMemory(cost, held, size, sr.net.scale, { tile, overlap, budgetBytes, where: job.from });
-            }
+            backend.check(img, { tile, overlap, where: job.from });
             const bar = new ProgressBar(`[${done + 1}/${jobs.length}] ${job.name}`, "tiles");
-            let image: Awaited<ReturnType<typeof upscaleImage>>;
+            let image: Image;
             try {
               const onProgress = (d: number, n: number) => bar.update(d, n);
-              image = await upscaleImage(sr.net, img, { tile, overlap, device, signal, onProgress });
+              image = await backend.upscale(img, { tile, overlap, signal, onProgress });
             } finally {
               bar.finish();
             }
@@ -120,9 +116,60 @@ export function registerUpscale(program: Command): void {
         }
         throw err;
       } finally {
-        sr.net.dispose();
+        await backend.dispose();
       }
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-      console.log(`upscaled ${done} image(s) with ${sr.description} in ${seconds} s -> ${output}`);
+      console.log(`upscaled ${done} image(s) with ${backend.description} in ${seconds} s -> ${output}`);
     });
+}
+
+/** What the command needs of an inference backend. */
+interface Backend {
+  description: string;
+  /** Refuses an image that would not fit (before any work). */
+  check(img: Image, o: { tile: number; overlap: number; where: string }): void;
+  upscale(img: Image, o: TileOptions): Promise<Image>;
+  dispose(): Promise<void> | void;
+}
+
+async function libtorchBackend(o: RawOptions, scale: number | undefined, maxMemory: number): Promise<Backend> {
+  // The engine loads only after the arguments are checked.
+  const { resolveDevice } = await import("../../engine/system.js");
+  const { loadSr } = await import("../../infer/sources.js");
+  const { upscaleImage } = await import("../../infer/tile.js");
+  const { checkMemory, measureForward } = await import("../../infer/budget.js");
+  const device = resolveDevice(o.device);
+  const sr = loadSr(o.sr, { arch: o.arch, scale, device });
+  // Measured on the first image only; the budget is host memory, which a CUDA forward pass does not use.
+  let cost: ReturnType<typeof measureForward> | undefined;
+  return {
+    description: sr.description,
+    check(img, { tile, overlap, where }) {
+      if (device !== "cpu") return;
+      cost ??= measureForward(sr.net);
+      const held = process.memoryUsage.rss();
+      const budgetBytes = maxMemory * 1e9;
+      checkMemory(cost, held, [img.height, img.width], sr.net.scale, { tile, overlap, budgetBytes, where });
+    },
+    upscale: (img, t) => upscaleImage(sr.net, img, { ...t, device }),
+    dispose: () => sr.net.dispose(),
+  };
+}
+
+/** onnxruntime-node on the CPU; the libtorch memory estimate does not apply to it, so --max-memory is not used. */
+async function onnxBackend(o: RawOptions): Promise<Backend> {
+  if (o.arch !== undefined || o.scale !== undefined) {
+    throw new TasksrError("E_CLI_ARG", "--backend onnx reads the scale off the model; drop --arch and --scale");
+  }
+  if (o.device !== "auto" && o.device !== "cpu") {
+    throw new TasksrError("E_CLI_ARG", `--backend onnx runs on the CPU; got --device ${o.device}`);
+  }
+  const { createUpscaler } = await import("../../infer/upscaler.js");
+  const up = await createUpscaler({ model: o.sr });
+  return {
+    description: `${o.sr} (onnxruntime-node x${up.scale})`,
+    check() {},
+    upscale: (img, t) => up.upscale(img, t),
+    dispose: () => up.release(),
+  };
 }
