@@ -2,6 +2,7 @@
  * `tasksr bench engine`: tasksr vs PyTorch training-step speed and memory in one run (see src/bench/engine.ts).
  * `--worker <config>` is the internal child-process mode that times one side.
  * `tasksr bench data`: images/s of each task's training input pipeline on the synthetic datasets (src/bench/data.ts).
+ * `tasksr bench infer`: exported networks on libtorch and onnxruntime-node (src/bench/infer.ts).
  */
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
@@ -188,6 +189,47 @@ export function registerBench(program: Command): Command {
       console.log(
         `2 processes x batch ${r.batch_per_process} vs 1 x ${2 * r.batch_per_process}: relative weight difference ${r.max_rel_weight_diff.toExponential(2)}`,
       );
+    });
+  bench
+    .command("infer")
+    .description("eval forward ms of exported networks on libtorch and on onnxruntime-node, same process and input")
+    .option(
+      "--config <names>",
+      "comma-separated: edsr-baseline-x4, edsr-tiny-x4, dbpn-tiny-x4, resnet18, deeplabv3-mobilenetv3-large",
+      "edsr-baseline-x4,edsr-tiny-x4,dbpn-tiny-x4,resnet18,deeplabv3-mobilenetv3-large",
+    )
+    .option("--runs <n>", "timed runs per side and round", "5")
+    .option("--rounds <n>", "alternating rounds", "3")
+    .option("--json", "print one JSON object")
+    .action(async (o) => {
+      const { INFER_CONFIGS, runInferBench } = await import("../../bench/infer.js");
+      const configs = String(o.config).split(",");
+      for (const c of configs) {
+        if (!(c in INFER_CONFIGS)) {
+          throw new TasksrError(
+            "E_CLI_ARG",
+            `--config: unknown "${c}"; known: ${Object.keys(INFER_CONFIGS).join(", ")}`,
+          );
+        }
+      }
+      const r = await runInferBench({
+        configs,
+        runs: int("--runs", o.runs, 1),
+        rounds: int("--rounds", o.rounds, 1),
+        onRow: o.json ? undefined : (row) => console.error(`${row.name}: done`),
+      });
+      if (o.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      console.log(`threads ${r.threads}; onnxruntime-node ${r.onnxruntime}`);
+      console.log("| network | input | libtorch ms | onnxruntime ms | ratio (ort / libtorch) | max abs diff |");
+      console.log("|---|---|---|---|---|---|");
+      for (const row of r.rows) {
+        console.log(
+          `| ${row.name} | ${row.input.join("x")} | ${row.libtorch_ms.toFixed(1)} | ${row.onnxruntime_ms.toFixed(1)} | ${row.ratio.toFixed(2)} | ${row.max_abs_diff.toExponential(1)} |`,
+        );
+      }
     });
   return bench;
 }
