@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One-shot, idempotent setup for a fresh Debian/Ubuntu machine with Node >= 20:
-#   1. apt packages the engine needs (libtorch-dev, Gloo's headers for distributed training, libjpeg-turbo and zlib for the input pipeline, tcmalloc, OpenBLAS), the Fashion-MNIST data and the DejaVu
-#      font that report images draw their text with;
-#   2. npm dependencies (npm ci, from the lockfile);
+#   1. apt packages the engine needs (libtorch-dev, Gloo's headers for distributed training, libjpeg-turbo and zlib for the input pipeline, tcmalloc, OpenBLAS), the Fashion-MNIST data, the DejaVu
+#      font that report images draw their text with, and Chromium for the in-browser page's test;
+#   2. npm dependencies (npm ci, from the lockfile; onnxruntime-node's CUDA download is skipped with the scripts);
 #   3. the native libtorch addon (node-gyp against the system's Node headers);
-#   4. the TypeScript build.
+#   4. the TypeScript build;
+#   5. the in-browser page (web/dist, bundled with esbuild).
 # Each step is skipped when already done, so `npm test` / `npm run demo` pay ~2 s once set up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || die "
 [ "$node_major" -ge 20 ] || die "Node.js >= 20 required, found $(node --version)"
 
 # --- 1. apt -------------------------------------------------------------------------------------------------
-APT_PACKAGES=(libtorch-dev libgloo-dev libturbojpeg0-dev zlib1g-dev libtcmalloc-minimal4 libopenblas0-pthread dataset-fashion-mnist fonts-dejavu-core g++ make python3)
+APT_PACKAGES=(libtorch-dev libgloo-dev libturbojpeg0-dev zlib1g-dev libtcmalloc-minimal4 libopenblas0-pthread dataset-fashion-mnist fonts-dejavu-core chromium g++ make python3)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -60,4 +61,11 @@ if [ ! -f dist/.tasksr-build-stamp ] || [ -n "$newest_ts" ] || [ tsconfig.json -
   npx tsc -p tsconfig.json
   touch dist/.tasksr-build-stamp
   say "TypeScript compiled in $((SECONDS - t0)) s"
+fi
+
+# --- 5. web page --------------------------------------------------------------------------------------------
+newest_web=$(find web/src web/index.html web/style.css src/infer -newer web/dist/.tasksr-build-stamp 2>/dev/null | head -n 1 || true)
+if [ ! -f web/dist/.tasksr-build-stamp ] || [ -n "$newest_web" ]; then
+  node scripts/build-web.mjs
+  touch web/dist/.tasksr-build-stamp
 fi

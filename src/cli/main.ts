@@ -18,6 +18,7 @@ import { registerStudy } from "./commands/study.js";
 import { registerSynth } from "./commands/synth.js";
 import { registerTrain } from "./commands/train.js";
 import { registerUpscale } from "./commands/upscale.js";
+import { registerWeb } from "./commands/web.js";
 import { packageVersion } from "./version.js";
 
 export function buildProgram(): Command {
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerStudy(program);
   registerSynth(program);
   registerDemo(program);
+  registerWeb(program);
   return program;
 }
 

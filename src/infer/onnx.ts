@@ -35,7 +35,7 @@ export interface OrtLike {
 }
 
 /** Round half to even and clamp to 8 bits, as the engine's tensorToImages (torch.round). */
-function toByte(v: number): number {
+export function toByte(v: number): number {
   const x = Math.fround(v * 255); // the engine multiplies in float32
   let r = Math.round(x);
   if (r - x === 0.5 && (r & 1) === 1) r -= 1; // Math.round rounds .5 up; ties go to the even neighbour
@@ -118,6 +118,48 @@ export class OnnxUpscaler {
       const y = await this.forward(planarRegion(img, r), r.cy1 - r.cy0, r.cx1 - r.cx0);
       keepCore(y, r, s, out);
       o.onProgress?.(i + 1, regions.length);
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    }
+    return out;
+  }
+
+  /**
+   * Float version of `upscale`: planar [3, h, w] in [0, 1] -> planar [3, h·s, w·s], not rounded (what a task network
+   * downstream sees in `tasksr eval` and in an `sr+task` graph). 12 bytes per output pixel: for large images use
+   * `upscale`.
+   */
+  async upscalePlanar(planar: Float32Array, h: number, w: number, o: TileOptions = {}): Promise<Float32Array> {
+    if (planar.length !== 3 * h * w) {
+      throw new TasksrError("E_TENSOR_ARG", `upscalePlanar: expected 3·${h}·${w} values, got ${planar.length}`);
+    }
+    const { tile, overlap } = checkTileOptions(o);
+    const s = this.scale;
+    const out = new Float32Array(3 * h * s * w * s);
+    const regions = tileRegions(h, w, tile, overlap);
+    for (const [i, r] of regions.entries()) {
+      o.signal?.throwIfAborted();
+      const ch = r.cy1 - r.cy0;
+      const cw = r.cx1 - r.cx0;
+      const input = new Float32Array(3 * ch * cw);
+      for (let c = 0; c < 3; c++) {
+        for (let y = 0; y < ch; y++) {
+          const src = c * h * w + (r.cy0 + y) * w + r.cx0;
+          input.set(planar.subarray(src, src + cw), (c * ch + y) * cw);
+        }
+      }
+      const y = await this.forward(input, ch, cw); // [3, ch·s, cw·s]
+      const [th, tw] = [ch * s, cw * s];
+      const [oy, ox] = [(r.y0 - r.cy0) * s, (r.x0 - r.cx0) * s];
+      const coreW = (r.x1 - r.x0) * s;
+      for (let c = 0; c < 3; c++) {
+        for (let row = 0; row < (r.y1 - r.y0) * s; row++) {
+          const src = c * th * tw + (oy + row) * tw + ox;
+          out.set(y.subarray(src, src + coreW), c * h * s * w * s + (r.y0 * s + row) * w * s + r.x0 * s);
+        }
+      }
+      o.onProgress?.(i + 1, regions.length);
+      // A turn of the event loop between tiles: a cancel message or Ctrl-C is seen before the next tile.
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
     }
     return out;
   }

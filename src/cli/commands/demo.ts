@@ -4,6 +4,7 @@
  * and writes report.md/json, an image grid and a bar chart with both views (SR4IR's and TDSR's) into <out>/demo/,
  * printing the tables.
  */
+import { join } from "node:path";
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
 import { runStudyToReport } from "./study.js";
@@ -19,6 +20,8 @@ export function registerDemo(program: Command): void {
     .option("--seeds <n>", "number of seeds per setting (mean ± std in the report)", "1")
     .option("--out <dir>", "folder of study folders", "runs")
     .option("--cache <dir>", "folder for the generated datasets", ".cache/synthetic")
+    .option("--web", "then export the networks and serve the in-browser page (tasksr web)")
+    .option("--port <n>", "port of the page with --web", "8080")
     .action(
       async (o: {
         task: string;
@@ -28,6 +31,8 @@ export function registerDemo(program: Command): void {
         seeds: string;
         out: string;
         cache: string;
+        web?: boolean;
+        port: string;
       }) => {
         const tasks = ["classification", "segmentation", "detection"] as const;
         const task = tasks.find((t) => t === o.task);
@@ -60,6 +65,12 @@ export function registerDemo(program: Command): void {
           { command: `tasksr ${process.argv.slice(2).join(" ")}`, intro: demo.description },
         );
         if (finished) console.log(`tasksr demo: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+        if (finished && o.web === true) {
+          if (task === "detection")
+            throw new TasksrError("E_CLI_ARG", "--web: the page shows classification and segmentation");
+          const { startWeb } = await import("./web.js");
+          await startWeb({ study: join(o.out, demo.study.name), port: Number(o.port), host: "127.0.0.1", serve: true });
+        }
       },
     );
 }
