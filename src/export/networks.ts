@@ -2,22 +2,27 @@
  * The exportable parts of a pipeline: `sr` (LR -> SR image), `task` (image -> task output) and `sr+task` (one graph
  * from LR to the task output, exactly what `tasksr eval` runs: the SR output goes to the task network unclamped).
  * Output names follow docs/deploy.md: `sr`, `logits` (classification), `masks` (segmentation, per-class scores
- * [N, K, H, W] before argmax). Detection is not exported yet (E_EXPORT says so).
+ * [N, K, H, W] before argmax), `scores` and `boxes` (SSD, src/export/detection.ts; post-processing in JS).
  */
 import * as F from "../engine/functional.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import type { PipelineInput } from "../eval/plan.js";
+import type { DetectionSettings } from "../infer/detect_post.js";
 import type { LoadedTask } from "../infer/sources.js";
 import type { SegmenterOutput } from "../models/types.js";
 import type { Module } from "../nn/module.js";
+import { ssdGraph } from "./detection.js";
 
 export const EXPORT_PARTS = ["sr", "task", "sr+task"] as const;
 export type ExportPart = (typeof EXPORT_PARTS)[number];
 
 export interface ExportGraph {
-  forward: (lr: Tensor) => Tensor;
-  output: "sr" | "logits" | "masks";
+  forward: (lr: Tensor) => Tensor | Record<string, Tensor>;
+  /** The output's name; a detector's forward returns named outputs (`scores`, `boxes`) instead. */
+  output: "sr" | "logits" | "masks" | "detections";
+  /** A detector's post-processing settings (stored as the file's `tasksr.detection` metadata). */
+  detection?: DetectionSettings;
   /** The networks whose parameters the graph reads (for initializer names). */
   modules: Module<never[], unknown>[];
 }
@@ -47,18 +52,21 @@ function front(
   }
 }
 
-function taskForward(task: LoadedTask): { fn: (x: Tensor) => Tensor; output: "logits" | "masks" } {
+function taskForward(task: LoadedTask): {
+  fn: (x: Tensor) => Tensor | Record<string, Tensor>;
+  output: ExportGraph["output"];
+  detection?: DetectionSettings;
+} {
   const net = task.adapter.net as unknown as Module<[Tensor], unknown>;
   switch (task.adapter.task) {
     case "classification":
       return { fn: (x) => net.call(x) as Tensor, output: "logits" };
     case "segmentation":
       return { fn: (x) => (net.call(x) as SegmenterOutput).out, output: "masks" };
-    default:
-      throw new TasksrError(
-        "E_EXPORT",
-        `${task.arch}: detection networks are not exported yet (only SR, classification and segmentation)`,
-      );
+    case "detection": {
+      const g = ssdGraph(net, task.arch);
+      return { fn: g.forward, output: "detections", detection: g.settings };
+    }
   }
 }
 
@@ -78,7 +86,13 @@ export function exportGraph(
   const task = need(o.task, "a task network");
   const t = taskForward(task);
   const taskModules = [task.adapter.net];
-  if (part === "task") return { forward: t.fn, output: t.output, modules: taskModules };
+  const detection = t.detection === undefined ? {} : { detection: t.detection };
+  if (part === "task") return { forward: t.fn, output: t.output, modules: taskModules, ...detection };
   const f = front(need(o.input, "an SR network"), o.scale, o.where);
-  return { forward: (lr) => t.fn(f.fn(lr)), output: t.output, modules: [...f.modules, ...taskModules] };
+  return {
+    forward: (lr) => t.fn(f.fn(lr)),
+    output: t.output,
+    modules: [...f.modules, ...taskModules],
+    ...detection,
+  };
 }

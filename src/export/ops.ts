@@ -302,6 +302,12 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
   logSoftmax: (c, [x, dim]) =>
     void c.b.op("LogSoftmax", [c.name(x!)], [attr.i("axis", staticNum(dim!, "log_softmax dim"))], out(c)),
   mean: reduce("ReduceMean"),
+  norm: (c, [x, p, dims, keepdim]) => {
+    const order = staticNum(p!, "norm order");
+    if (order !== 1 && order !== 2)
+      throw new TasksrError("E_EXPORT", `norm of order ${order} is not exported (1 or 2)`);
+    reduce(order === 2 ? "ReduceL2" : "ReduceL1")(c, [x!, dims, keepdim]);
+  },
   sum: reduce("ReduceSum"),
   cat: (c, [ts, dim]) => {
     const list = ts as readonly SymArg[];

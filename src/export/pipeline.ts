@@ -27,8 +27,8 @@ export interface PipelineExportResult {
   out: string;
   nodes: number;
   bytes: number;
-  output: string;
-  outputShape: (number | string)[];
+  /** Output name -> dims (numbers, or size expressions such as "4*h"). */
+  outputs: Record<string, (number | string)[]>;
   /** The check's input [N, 3, h, w]: a size none of the traces used. */
   checkInput: number[];
   check?: OrtCheck;
@@ -72,6 +72,7 @@ export async function exportPipeline(src: PipelineSource, o: PipelineExportOptio
       "tasksr.input": "lr: float32 [N, 3, h, w], RGB in [0, 1]",
       ...(task === undefined ? {} : { "tasksr.task": task.adapter.task, "tasksr.task_arch": task.arch }),
       ...(classes === undefined || part === "sr" ? {} : { "tasksr.classes": JSON.stringify(classes) }),
+      ...(g.detection === undefined ? {} : { "tasksr.detection": JSON.stringify(g.detection) }),
     };
     const r = exportOnnx(g.forward, {
       output: g.output,
@@ -82,15 +83,14 @@ export async function exportPipeline(src: PipelineSource, o: PipelineExportOptio
       graphName: `tasksr ${part}`,
     });
     writeFileAtomic(o.out, Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength));
-    const check = o.check === false ? undefined : await checkWithOnnxRuntime(r.bytes, g.forward, CHECK_INPUT);
+    const check = o.check === false ? undefined : (await checkWithOnnxRuntime(r.bytes, g.forward, [CHECK_INPUT]))[0];
     return {
       description,
       part,
       out: o.out,
       nodes: r.nodes,
       bytes: r.bytes.byteLength,
-      output: g.output,
-      outputShape: r.outputs[g.output]!,
+      outputs: r.outputs,
       checkInput: [CHECK_INPUT[0], 3, CHECK_INPUT[1], CHECK_INPUT[2]],
       ...(check === undefined ? {} : { check }),
       metadata,

@@ -1,53 +1,69 @@
 /**
- * onnxruntime-node beside the engine: runs an exported model on a random input and reports the largest absolute
- * difference from the engine's forward.
+ * onnxruntime-node beside the engine: runs an exported model on random inputs and reports, per input size, the
+ * largest absolute difference from the engine's forward over every output.
  */
 import { noGrad } from "../engine/autograd.js";
 import { manualSeed, rand } from "../engine/creation.js";
 import { scope } from "../engine/scope.js";
-import type { Tensor } from "../engine/tensor.js";
+import { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import { onnxRuntime } from "../infer/ort.js";
 
 export interface OrtCheck {
+  /** The input [N, h, w] (3 channels). */
+  size: readonly [number, number, number];
   maxAbsDiff: number;
   /** Largest |engine output| (to judge the difference). */
   maxAbs: number;
+  /** Dims of the first output in onnxruntime. */
   dims: readonly number[];
 }
 
-/** Runs `bytes` with onnxruntime-node and `forward` with the engine on one random input [N, 3, h, w]. */
+/**
+ * Runs `bytes` with onnxruntime-node and `forward` with the engine on one random input [N, 3, h, w] per size (seeded
+ * `seed`, `seed + 1`, ...). A forward returning a tensor is compared with the file's first output; one returning
+ * named tensors, output by output.
+ */
 export async function checkWithOnnxRuntime(
   bytes: Uint8Array,
-  forward: (x: Tensor) => Tensor,
-  size: readonly [number, number, number],
+  forward: (x: Tensor) => Tensor | Record<string, Tensor>,
+  sizes: readonly (readonly [number, number, number])[],
   seed = 1,
-): Promise<OrtCheck> {
+): Promise<OrtCheck[]> {
   const { InferenceSession, Tensor: OrtTensor } = await onnxRuntime();
   const session = await InferenceSession.create(bytes);
   try {
-    const { input, expected, shape } = noGrad(() =>
-      scope(() => {
-        manualSeed(seed);
-        const x = rand([...size.slice(0, 1), 3, ...size.slice(1)]);
-        const y = forward(x);
-        return { input: x.data<"float32">(), expected: y.data<"float32">(), shape: y.shape };
-      }),
-    );
-    const out = await session.run({ lr: new OrtTensor("float32", input, [size[0], 3, size[1], size[2]]) });
-    const got = out[session.outputNames[0]!]!;
-    const dims = got.dims;
-    if (dims.length !== shape.length || dims.some((d, i) => d !== shape[i])) {
-      throw new TasksrError("E_EXPORT", `onnxruntime's output is [${dims}], the engine's [${shape}]`);
+    const checks: OrtCheck[] = [];
+    for (const [k, size] of sizes.entries()) {
+      const dims4 = [size[0], 3, size[1], size[2]];
+      const { input, expected } = noGrad(() =>
+        scope(() => {
+          manualSeed(seed + k);
+          const x = rand(dims4);
+          const y = forward(x);
+          const named = y instanceof Tensor ? { [session.outputNames[0]!]: y } : y;
+          const outs = Object.entries(named).map(([name, t]) => ({ name, shape: t.shape, data: t.data<"float32">() }));
+          return { input: x.data<"float32">(), expected: outs };
+        }),
+      );
+      const out = await session.run({ lr: new OrtTensor("float32", input, dims4) });
+      let maxAbsDiff = 0;
+      let maxAbs = 0;
+      for (const e of expected) {
+        const got = out[e.name];
+        if (got === undefined) throw new TasksrError("E_EXPORT", `the ONNX file has no output "${e.name}"`);
+        if (got.dims.length !== e.shape.length || got.dims.some((d, i) => d !== e.shape[i])) {
+          throw new TasksrError("E_EXPORT", `onnxruntime's "${e.name}" is [${got.dims}], the engine's [${e.shape}]`);
+        }
+        const data = got.data as Float32Array;
+        for (let i = 0; i < data.length; i++) {
+          maxAbsDiff = Math.max(maxAbsDiff, Math.abs(data[i]! - e.data[i]!));
+          maxAbs = Math.max(maxAbs, Math.abs(e.data[i]!));
+        }
+      }
+      checks.push({ size, maxAbsDiff, maxAbs, dims: out[expected[0]!.name]!.dims });
     }
-    const data = got.data as Float32Array;
-    let maxAbsDiff = 0;
-    let maxAbs = 0;
-    for (let i = 0; i < data.length; i++) {
-      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(data[i]! - expected[i]!));
-      maxAbs = Math.max(maxAbs, Math.abs(expected[i]!));
-    }
-    return { maxAbsDiff, maxAbs, dims };
+    return checks;
   } finally {
     await session.release();
   }

@@ -29,8 +29,7 @@ before(() => {
 interface ExportJson {
   ok: boolean;
   part: string;
-  output: string;
-  outputShape: (number | string)[];
+  outputs: Record<string, (number | string)[]>;
   check: { maxAbsDiff: number };
   metadata: Record<string, string>;
 }
@@ -43,9 +42,9 @@ function exportJson(...args: string[]): ExportJson {
 
 test("tasksr export: sr, task and sr+task of an SR4IR run, each checked by onnxruntime-node", () => {
   const sr = exportJson("--run", sr4ir, "--out", join(TMP, "sr.onnx"));
-  assert.deepEqual([sr.part, sr.output, sr.outputShape], ["sr", "sr", ["N", 3, "4*h", "4*w"]]);
+  assert.deepEqual([sr.part, sr.outputs], ["sr", { sr: ["N", 3, "4*h", "4*w"] }]);
   const task = exportJson("--run", sr4ir, "--part", "task", "--out", join(TMP, "task.onnx"));
-  assert.deepEqual([task.output, task.outputShape], ["logits", ["N", 10]]);
+  assert.deepEqual(task.outputs, { logits: ["N", 10] });
   const both = exportJson("--run", sr4ir, "--part", "sr+task", "--out", join(TMP, "both.onnx"), "--fp16");
   assert.equal(both.metadata["tasksr.task"], "classification");
   assert.equal(JSON.parse(both.metadata["tasksr.classes"]!).length, 10);

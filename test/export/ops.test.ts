@@ -135,13 +135,14 @@ const CASES: Record<string, (x: Tensor) => Tensor> = {
           .sum(1, true),
       );
   },
-  "matmul, bmm, sum, softmax": (x) => {
+  "matmul, bmm, sum, softmax, norms": (x) => {
     const y = conv(x).flatten(2); // [N, 8, h·w]
     const att = y.matmul(y.transpose(1, 2)).div(y.size(2)).softmax(-1); // [N, 8, 8]
     return att
-      .bmm(y)
+      .bmm(F.normalize(y))
       .sum([2])
-      .add(y.sum([1, 2], false).unsqueeze(1));
+      .add(y.sum([1, 2], false).unsqueeze(1))
+      .add(y.norm(1, [1, 2], true).squeeze(2));
   },
   "dropout and contiguous in eval": (x) =>
     F.dropout2d(F.dropout(x, 0.5, false), 0.5, false)

@@ -72,7 +72,8 @@ export function registerExport(program: Command): void {
       } else {
         const mb = (r.bytes / 1e6).toFixed(2);
         console.log(`exported ${r.description} (${r.part}) -> ${r.out}: ${r.nodes} nodes, ${mb} MB, opset ${opset}`);
-        console.log(`  input lr [N, 3, h, w] -> ${r.output} [${r.outputShape.join(", ")}]`);
+        const outs = Object.entries(r.outputs).map(([name, dims]) => `${name} [${dims.join(", ")}]`);
+        console.log(`  input lr [N, 3, h, w] -> ${outs.join(", ")}`);
         if (r.check !== undefined) {
           const d = r.check;
           console.log(
