@@ -2,6 +2,8 @@
 // one untiled pass within 1/255, progress and cancel as upscaleImage, and clear errors for a file that is not an SR
 // model.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
 import { manualSeed } from "../../src/engine/index.js";
 import { exportOnnx } from "../../src/export/onnx.js";
@@ -10,7 +12,10 @@ import { createUpscaler } from "../../src/infer/upscaler.js";
 import { buildArch } from "../../src/models/index.js";
 import type { SrNetwork } from "../../src/models/types.js";
 import type { Module } from "../../src/nn/module.js";
+import { tasksr } from "../support/cli.js";
 import { pattern } from "../support/data_trees.js";
+import { REPO } from "../support/paths.js";
+import { tmpFile } from "../support/tmp.js";
 
 function exported(arch: string, scale: number): { net: SrNetwork; bytes: Uint8Array } {
   manualSeed(7);
@@ -83,4 +88,22 @@ test("onnx upscaler: a file that is not an SR model is one clear error", async (
   const { bytes } = exportOnnx((x) => (cls as unknown as Module<[typeof x], typeof x>).call(x), { output: "logits" });
   await assert.rejects(createUpscaler({ model: bytes }), /maps \[1, 3, 8, 8\] to \[1,4\]; an SR model/);
   cls.dispose();
+});
+
+test("tasksr/onnx runs without loading the libtorch engine", async () => {
+  const model = tmpFile("bicubic-x2.onnx");
+  const r = tasksr("export", "--sr", "bicubic", "--scale", "2", "--out", model, "--no-check");
+  assert.equal(r.status, 0, r.stderr);
+  const script = `
+    import { createUpscaler } from ${JSON.stringify(join(REPO, "dist", "src", "deploy.js"))};
+    import { readFileSync } from "node:fs";
+    const up = await createUpscaler({ model: ${JSON.stringify(model)} });
+    const out = await up.upscale({ data: new Uint8Array(5 * 4 * 3).fill(100), width: 5, height: 4, channels: 3 });
+    const maps = readFileSync("/proc/self/maps", "utf8");
+    console.log(JSON.stringify({ w: out.width, h: out.height, torch: /libtorch|tasksr_native/.test(maps) }));
+    await up.release();
+  `;
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), { w: 10, h: 8, torch: false });
 });
