@@ -70,3 +70,31 @@ test("tasksr demo: bad arguments are one clear error each", async () => {
     assert.match(e.message, re);
   }
 });
+
+test("tasksr web --no-serve: the demo's bicubic, SR-FT and T→S columns and H→T's task network as ONNX", () => {
+  const study = join(TMP, "runs", "demo");
+  const r = tasksr("web", "--study", study, "--no-serve");
+  assert.equal(r.status, 0, r.stderr);
+  const manifest = JSON.parse(readFileSync(join(study, "web", "manifest.json"), "utf8")) as {
+    columns: { name: string; url: string }[];
+    taskModel: string;
+    samples: { url: string }[];
+    classes: string[];
+  };
+  assert.deepEqual(
+    manifest.columns.map((c) => c.name),
+    ["bicubic", "plain", "task-driven"],
+  );
+  for (const url of [
+    ...manifest.columns.map((c) => c.url),
+    manifest.taskModel,
+    ...manifest.samples.map((s) => s.url),
+  ]) {
+    assert.ok(existsSync(join(study, "web", url.replace(/^data\//, ""))), url);
+  }
+  assert.equal(manifest.classes.length, 10);
+  assert.match(r.stdout, /onnxruntime vs engine \d/);
+  const missing = tasksr("web", "--study", join(TMP, "nothing"), "--no-serve");
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /no finished demo there/);
+});
