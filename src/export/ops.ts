@@ -4,7 +4,7 @@
  * not in onnxruntime. Semantics follow PyTorch's (and torch.onnx's) choices: pixel shuffle is DepthToSpace CRD,
  * align_corners=False resizing is pytorch_half_pixel, bicubic uses a = -0.75, hardsigmoid is x/6 + 1/2.
  */
-import type { DType } from "../engine/dtype.js";
+import { type DType, dtypeFromCode } from "../engine/dtype.js";
 import { TasksrError } from "../errors.js";
 import { isRef, type SymArg } from "./dynamic.js";
 import { attr, type GraphBuilder, ONNX_DTYPE, staticNum, staticNums } from "./graph.js";
@@ -373,6 +373,19 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
     if (dim === undefined || dim === null) throw new TasksrError("E_EXPORT", "squeeze without a dim is not exported");
     const d = axis(staticNum(dim, "squeeze dim"), c.info(x!).rank);
     c.b.op("Squeeze", [c.name(x!), c.b.constant([d], "int64")], [], out(c));
+  },
+  to: (c, [x, dtype]) => {
+    // A device move is nothing in a graph; a dtype change is a Cast (float32 stays the graph's float type).
+    if (dtype === undefined || dtype === null) return identity(c, [x!]);
+    const name = dtypeFromCode(staticNum(dtype, "dtype"));
+    const code = ONNX_DTYPE[c.b.graphDtype(name)];
+    if (code === undefined) throw new TasksrError("E_EXPORT", `a cast to ${name} has no ONNX type`);
+    c.b.op("Cast", [c.name(x!)], [attr.i("to", code)], out(c));
+  },
+  expand: (c, [x, shape]) => {
+    // PyTorch's -1 keeps a dimension; ONNX Expand broadcasts, so 1 does the same there.
+    const dims = (shape as readonly SymArg[]).map((d) => (d === -1 ? 1 : d));
+    c.b.op("Expand", [c.name(x!), c.b.ints(dims, "expand shape")], [], out(c));
   },
   contiguous: identity,
   clone: identity,

@@ -144,6 +144,14 @@ const CASES: Record<string, (x: Tensor) => Tensor> = {
       .add(y.sum([1, 2], false).unsqueeze(1))
       .add(y.norm(1, [1, 2], true).squeeze(2));
   },
+  "casts and expand": (x) => {
+    const m = x.mean([1], true); // [N, 1, h, w]
+    return m
+      .expand(-1, 3, -1, -1)
+      .add(m.expand(x.size(0), 3, x.size(2), x.size(3)))
+      .add(x.mul(3).to("int64").to("float32"))
+      .add(x.to({ device: "cpu" }));
+  },
   "dropout and contiguous in eval": (x) =>
     F.dropout2d(F.dropout(x, 0.5, false), 0.5, false)
       .contiguous()
