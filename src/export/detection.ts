@@ -1,5 +1,5 @@
 /**
- * SSD as ONNX: the graph runs the detector's transform (fixed resize, normalisation), backbone and head, applies the
+ * SSD as ONNX: the graph runs the detector's transform (resize, normalisation), backbone and head, applies the
  * softmax and decodes every default box, and returns `scores` [N, A, K] and `boxes` [N, A, 4] (xyxy pixels of the
  * resized image, before clipping). What follows — clipping, per-class score threshold and top-k, class-wise NMS,
  * the best `detectionsPerImage`, boxes back to the input size — is data-dependent control flow that ONNX can only
@@ -44,16 +44,12 @@ export function ssdGraph(
     );
   }
   const resize = net.transform.o.resize;
-  if (resize.kind !== "fixed") {
-    throw new TasksrError(
-      "E_EXPORT",
-      `${arch}: an SSD that keeps each input's size has default boxes that depend on it; export one with a fixed ` +
-        "input size (ssd-light option size: [h, w]; SSD300 always resizes to 300 × 300)",
-    );
+  if (resize.kind === "minMax") {
+    throw new TasksrError("E_EXPORT", `${arch}: an SSD with min/max resizing is not exported (fixed size or none)`);
   }
   const s = net.settings;
   const settings: DetectionSettings = {
-    imageSize: [resize.size[0], resize.size[1]],
+    imageSize: resize.kind === "fixed" ? [resize.size[0], resize.size[1]] : null,
     numClasses: net.numClasses,
     scoreThresh: s.scoreThresh,
     nmsThresh: s.nmsThresh,
@@ -64,8 +60,10 @@ export function ssdGraph(
     const batch = net.transform.apply(x);
     const features = net.backbone.call(batch.images);
     const head = net.head.call(features);
+    // Default boxes from the sizes, as the engine's forward: constant for a fixed input size, computed in the graph
+    // from the feature maps' shapes for an SSD that keeps each input's size.
     const anchors = net.anchorGenerator.forward(
-      settings.imageSize,
+      [batch.images.size(2), batch.images.size(3)],
       features.map((f) => [f.size(2), f.size(3)] as const),
       batch.images.device,
     );

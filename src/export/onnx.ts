@@ -102,7 +102,8 @@ export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tenso
         `op #${i} (${op.op}) has no ONNX emitter; exportable ops: ${Object.keys(EMITTERS).sort().join(", ")}`,
       );
     }
-    emit({ b, name: nameOf, info: infoOf, outs: op.outs.map((id) => `v${id}`) }, op.args);
+    const outInfo = t0.values.get(op.outs[0]!)!;
+    emit({ b, name: nameOf, info: infoOf, outs: op.outs.map((id) => `v${id}`), outInfo }, op.args);
   }
 
   const outputs: onnxProto.onnx.IValueInfoProto[] = [];

@@ -17,6 +17,8 @@ export interface EmitContext {
   info(a: SymArg): { rank: number; dtype: DType; shape: readonly number[] };
   /** Names the op's outputs must get. */
   readonly outs: readonly string[];
+  /** Dtype of the op's (first) output, as traced. */
+  readonly outInfo: { dtype: DType };
 }
 type Emitter = (c: EmitContext, args: readonly SymArg[]) => void;
 
@@ -49,6 +51,18 @@ function unary(onnxOp: string, attrs: ReturnType<typeof attr.f>[] = []): Emitter
   return (c, [x]) => void c.b.op(onnxOp, [c.name(x!)], attrs, out(c));
 }
 const identity: Emitter = (c, [x]) => void c.b.op("Identity", [c.name(x!)], [], out(c));
+
+/** A tensor of the op's output shape and dtype filled with `v` (zeros, ones, full; `v` may be a size). */
+function filled(c: EmitContext, shape: SymArg, v: SymArg) {
+  const dt = c.b.graphDtype(c.outInfo.dtype);
+  let scalar: string;
+  if (typeof v === "number" || typeof v === "boolean") scalar = c.b.constant([Number(v)], dt, []);
+  else {
+    scalar = c.b.op("Squeeze", [c.b.ints([v], "fill value"), c.b.constant([0], "int64")]);
+    if (dt !== "int64") scalar = c.b.op("Cast", [scalar], [attr.i("to", ONNX_DTYPE[dt]!)]);
+  }
+  c.b.op("Expand", [scalar, c.b.ints(shape as readonly SymArg[], "shape")], [], out(c));
+}
 
 /** Slice of one axis from start to end (a name of an int64 [1] tensor; null = to the end). */
 function slice(c: EmitContext, x: SymArg, dim: number, start: SymArg, end: string | null, step: number) {
@@ -387,6 +401,24 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
     const dims = (shape as readonly SymArg[]).map((d) => (d === -1 ? 1 : d));
     c.b.op("Expand", [c.name(x!), c.b.ints(dims, "expand shape")], [], out(c));
   },
+  arange: (c, [start, end, step]) => {
+    // Range takes 0-d inputs of the output's type (int64, or the graph's float type).
+    const dt = c.b.graphDtype(c.outInfo.dtype);
+    const scalar = (v: SymArg, what: string) => {
+      if (typeof v === "number" && dt !== "int64") return c.b.constant([v], dt, []);
+      const s0 = c.b.op("Squeeze", [c.b.ints([v], what), c.b.constant([0], "int64")]);
+      return dt === "int64" ? s0 : c.b.op("Cast", [s0], [attr.i("to", ONNX_DTYPE[dt]!)]);
+    };
+    c.b.op(
+      "Range",
+      [scalar(start!, "arange start"), scalar(end!, "arange end"), scalar(step!, "arange step")],
+      [],
+      out(c),
+    );
+  },
+  zeros: (c, [shape]) => filled(c, shape!, 0),
+  ones: (c, [shape]) => filled(c, shape!, 1),
+  full: (c, [shape, value]) => filled(c, shape!, value!),
   contiguous: identity,
   clone: identity,
   detach: identity,

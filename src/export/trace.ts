@@ -1,8 +1,7 @@
 /**
- * Tracing mode of the engine: runs a network's forward once while every native op that touches the traced input
- * (directly or through earlier traced ops) is recorded with its arguments. Tensors the forward reads but did not
- * compute from the input (parameters, buffers, constants made on the fly) are snapshotted as constants the first
- * time an op uses them. The forward runs for real, so a trace also checks that the network works at that size.
+ * Tracing mode of the engine: runs a network's forward once while every native op on tensors is recorded with its
+ * arguments. Tensors the forward reads but did not compute (parameters, buffers, tensors made from data) are
+ * snapshotted as constants the first time an op uses them. The forward runs for real, so a trace also checks that the network works at that size.
  *
  * Recording happens at the addon boundary (every Tensor method and functional goes through `N`), so any network
  * written with the engine can be traced without per-module export code; what an op means in ONNX is src/export/ops.ts.
@@ -61,10 +60,29 @@ const PASSTHROUGH = new Set([
   "getNumThreads",
   "buildInfo",
 ]);
+/** Creation from numbers that may be sizes: recorded, so that the graph computes them. */
+const SIZED_CREATION = new Set(["arange", "zeros", "ones", "full"]);
 /** Calls that read a traced tensor's values into JS: what follows depends on the data, which a graph cannot hold. */
 const DATA_READS = new Set(["item", "toBuffer", "copyIntoBuffer", "equal", "allclose", "nonzero", "unique"]);
 
-const isHandle = (v: unknown): v is Handle => typeof v === "object" && v !== null && !Array.isArray(v);
+/** Native tensor handles are opaque objects; typed arrays and buffers (tensor data) and generators are not tensors. */
+const tensorHandles = new WeakMap<object, boolean>();
+function isHandle(v: unknown): v is Handle {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+    return false;
+  }
+  let known = tensorHandles.get(v);
+  if (known === undefined) {
+    try {
+      N.dtype(v as Handle);
+      known = true;
+    } catch {
+      known = false;
+    }
+    tensorHandles.set(v, known);
+  }
+  return known;
+}
 
 /**
  * Parameters are the same native tensors in every trace of one export; their bytes are read once. Keyed by handle,
@@ -90,8 +108,9 @@ function snapshot(h: Handle, name: string | undefined): ConstSnapshot {
 }
 
 /**
- * Runs `forward(input)` with recording on. `forward` must be pure in eval mode (no in-place updates of traced values,
- * no reads of their data); outputs are tensors, or an object of named tensors.
+ * Runs `forward(input)` with recording on. `forward` must be pure in eval mode (no in-place updates of tensors in
+ * the graph, no reads of the data of tensors computed from the input); outputs are tensors, or an object of named
+ * tensors.
  */
 export function traceForward(
   forward: (x: Tensor) => Tensor | Record<string, Tensor>,
@@ -115,8 +134,11 @@ export function traceForward(
   };
   const inputId = newValue(input.handle);
 
-  const traced = (a: unknown): boolean =>
-    Array.isArray(a) ? a.some(traced) : isHandle(a) && ids.has(a) && values.has(ids.get(a)!);
+  /** Values computed from the input (the others were computed from constants alone). */
+  const fromInput = new Set<number>([inputId]);
+  const dependsOnInput = (a: unknown): boolean =>
+    Array.isArray(a) ? a.some(dependsOnInput) : isHandle(a) && fromInput.has(ids.get(a) ?? -1);
+  const hasHandle = (a: unknown): boolean => (Array.isArray(a) ? a.some(hasHandle) : isHandle(a));
   const encode = (a: unknown): TraceArg => {
     if (Array.isArray(a)) return a.map(encode);
     if (!isHandle(a)) return a as TraceArg;
@@ -138,22 +160,33 @@ export function traceForward(
     const fn = native[name];
     if (typeof fn !== "function" || PASSTHROUGH.has(name)) continue;
     api[name] = (...args: unknown[]) => {
-      if (!args.some(traced)) return fn(...args); // constants computed from constants stay constants
       if (DATA_READS.has(name)) {
-        throw new TasksrError(
-          "E_EXPORT",
-          `the forward reads the values of a tensor computed from the input (${name}); a graph cannot branch on data`,
-        );
+        if (args.some(dependsOnInput)) {
+          throw new TasksrError(
+            "E_EXPORT",
+            `the forward reads the values of a tensor computed from the input (${name}); a graph cannot branch on data`,
+          );
+        }
+        return fn(...args);
       }
       if (name.endsWith("_")) {
-        throw new TasksrError(
-          "E_EXPORT",
-          `the forward updates a tensor computed from the input in place (${name}); export needs out-of-place ops`,
-        );
+        // An update of a tensor already in the graph (a value, or a constant read earlier) would change the past.
+        if (isHandle(args[0]) && ids.has(args[0])) {
+          throw new TasksrError(
+            "E_EXPORT",
+            `the forward updates a tensor of the graph in place (${name}); export needs out-of-place ops`,
+          );
+        }
+        return fn(...args);
       }
+      // Every op on tensors is recorded, constants' too: a constant reshaped or expanded to a size read off the
+      // input (SSD's default boxes) must be computed in the graph. Tensors made from numbers that may be sizes
+      // (arange, zeros, ones, full) are recorded as well; those made from data (tensor(), eye, random) are constants.
+      if (!args.some(hasHandle) && !SIZED_CREATION.has(name)) return fn(...args);
       const encoded = args.map(encode);
       const out = fn(...args);
       const outs = Array.isArray(out) ? (out as Handle[]).map(newValue) : [newValue(out as Handle)];
+      if (args.some(dependsOnInput)) for (const o of outs) fromInput.add(o);
       ops.push({ op: name, args: encoded, outs });
       return out;
     };
@@ -168,7 +201,7 @@ export function traceForward(
   const named = result instanceof Tensor ? { [outputName]: result } : result;
   for (const [name, t] of Object.entries(named)) {
     const id = ids.get(t.handle);
-    if (id === undefined || !values.has(id)) {
+    if (id === undefined || !fromInput.has(id)) {
       throw new TasksrError("E_EXPORT", `output "${name}" does not depend on the input`);
     }
     outputs.set(name, id);

@@ -6,8 +6,8 @@
  */
 
 export interface DetectionSettings {
-  /** The fixed size [h, w] the detector resizes every input to. */
-  imageSize: [number, number];
+  /** The fixed size [h, w] the detector resizes every input to; null when it keeps each input's size. */
+  imageSize: [number, number] | null;
   /** Classes including background (label 0). */
   numClasses: number;
   scoreThresh: number;
@@ -63,7 +63,7 @@ export function ssdPostprocess(
 ): JsDetections {
   const K = s.numClasses;
   const A = scores.length / K;
-  const [H, W] = s.imageSize;
+  const [H, W] = s.imageSize ?? originalSize;
   const clipped = new Float32Array(A * 4);
   for (let a = 0; a < A; a++) {
     clipped[4 * a] = Math.min(Math.max(boxes[4 * a]!, 0), W);

@@ -22,35 +22,38 @@ function detector(arch: string, options: Record<string, unknown>): LoadedTask {
   return { adapter: { task: "detection", net } as unknown as LoadedTask["adapter"], arch, description: arch };
 }
 
-test("ssd-light export: scores and boxes equal the engine's through onnxruntime-node at two input sizes", async () => {
-  const task = detector("ssd-light", { numClasses: 5, size: [64, 80] });
-  const g = exportGraph("task", { task, scale: 1, where: "test" });
-  assert.equal(g.output, "detections");
-  assert.deepEqual(g.detection?.imageSize, [64, 80]);
-  const metadata = { "tasksr.detection": JSON.stringify(g.detection) };
-  const { bytes, outputs } = exportOnnx(g.forward, { output: g.output, metadata });
-  assert.deepEqual(Object.keys(outputs), ["scores", "boxes"]);
-  assert.deepEqual(
-    JSON.parse(readOnnxMetadata(bytes)["tasksr.detection"]!),
-    g.detection,
-    "settings travel in the file",
-  );
-  for (const r of await checkWithOnnxRuntime(bytes, g.forward, [
-    [1, 50, 70],
-    [2, 90, 61],
-  ])) {
-    // Boxes are pixels (up to ~100): float32 resolution there is ~1e-5.
-    assert.ok(r.maxAbsDiff <= 1e-4 * Math.max(1, r.maxAbs), `at ${r.size}: ${r.maxAbsDiff} (|y| ${r.maxAbs})`);
-  }
-  task.adapter.net.dispose();
-});
+for (const size of [[64, 80], undefined] as const) {
+  test(`ssd-light export (${size ? "fixed input size" : "any input size: default boxes computed in the graph"}): scores and boxes equal the engine's through onnxruntime-node at two input sizes`, async () => {
+    const task = detector("ssd-light", { numClasses: 5, ...(size ? { size } : {}) });
+    const g = exportGraph("task", { task, scale: 1, where: "test" });
+    assert.equal(g.output, "detections");
+    assert.deepEqual(g.detection?.imageSize, size ?? null);
+    const metadata = { "tasksr.detection": JSON.stringify(g.detection) };
+    const { bytes, outputs } = exportOnnx(g.forward, { output: g.output, metadata });
+    assert.deepEqual(Object.keys(outputs), ["scores", "boxes"]);
+    assert.deepEqual(
+      JSON.parse(readOnnxMetadata(bytes)["tasksr.detection"]!),
+      g.detection,
+      "settings travel in the file",
+    );
+    for (const r of await checkWithOnnxRuntime(bytes, g.forward, [
+      [1, 50, 70],
+      [2, 90, 61],
+    ])) {
+      // Boxes are pixels (up to ~100): float32 resolution there is ~1e-5.
+      assert.ok(r.maxAbsDiff <= 1e-4 * Math.max(1, r.maxAbs), `at ${r.size}: ${r.maxAbsDiff} (|y| ${r.maxAbs})`);
+    }
+    task.adapter.net.dispose();
+  });
+}
 
 for (const [name, options] of [
-  ["one shifted NMS (few candidates)", { topkCandidates: 40 }],
-  ["one NMS per class (many candidates)", {}],
+  ["one shifted NMS (few candidates)", { topkCandidates: 40, size: [64, 80] }],
+  ["one NMS per class (many candidates)", { size: [64, 80] }],
+  ["an SSD that keeps the input size", { topkCandidates: 40 }],
 ] as const) {
   test(`ssd post-processing in JS == the engine's detections: ${name}`, () => {
-    const task = detector("ssd-light", { numClasses: 5, size: [64, 80], ...options });
+    const task = detector("ssd-light", { numClasses: 5, ...options });
     const g = exportGraph("task", { task, scale: 1, where: "test" });
     const net = task.adapter.net as unknown as Module<[Tensor], DetectorOutput>;
     noGrad(() =>
@@ -83,7 +86,6 @@ test("ssd300-vgg16 export: raw outputs equal the engine's through onnxruntime-no
 
 test("detectors that cannot be one graph are refused by name", () => {
   for (const [arch, options, pattern] of [
-    ["ssd-light", { numClasses: 3 }, /keeps each input's size.*size: \[h, w\]/],
     ["fasterrcnn-mobilenet-v3-light", { numClasses: 3 }, /only SSD detectors are exported/],
   ] as const) {
     const task = detector(arch, options);

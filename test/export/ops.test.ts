@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { arange, cat, randn, stack, tensor } from "../../src/engine/creation.js";
+import { arange, cat, full, ones, randn, stack, tensor, zeros } from "../../src/engine/creation.js";
 import * as F from "../../src/engine/functional.js";
 import { noGrad, rand, scope, type Tensor } from "../../src/engine/index.js";
 import { exportOnnx } from "../../src/export/onnx.js";
@@ -152,6 +152,18 @@ const CASES: Record<string, (x: Tensor) => Tensor> = {
       .add(x.mul(3).to("int64").to("float32"))
       .add(x.to({ device: "cpu" }));
   },
+  "tensors made from sizes: arange, zeros, ones, full": (x) => {
+    const [n, h, w] = [x.size(0), x.size(2), x.size(3)];
+    const ramp = arange(0, w).to("float32").div(w); // [w], int64 before the cast
+    const framp = arange(0.5, h, 1, { dtype: "float32" }).div(h).unsqueeze(1); // [h, 1]
+    return x
+      .add(ramp)
+      .add(framp)
+      .add(zeros([n, 3, h, w]))
+      .add(ones([1, 3, 1, w]).mul(0.5))
+      .add(full([h, 1], 0.25))
+      .add(full([1], w).div(100));
+  },
   "dropout and contiguous in eval": (x) =>
     F.dropout2d(F.dropout(x, 0.5, false), 0.5, false)
       .contiguous()
@@ -215,8 +227,8 @@ test("export refuses what one dynamic graph cannot hold, naming the op", () => {
     (x) => F.interpolate(x, { size: [Math.floor(x.size(2) / 3), x.size(3)], mode: "nearest" }),
     /not c \+ a·N \+ b·h \+ d·w/,
   );
-  // A constant built from the input's size (like anchors).
-  refuse((x) => x.add(arange(0, x.size(3)).float()), /computed from the input's size/);
+  // A constant built from the input's size out of data (arange, zeros, ... are computed in the graph instead).
+  refuse((x) => x.add(tensor(new Float32Array(x.size(3)).fill(1))), /computed from the input's size/);
   // Reading data of a traced tensor.
   refuse((x) => (x.mean().item() > 0.5 ? x : x.neg()), /reads the values/);
   // In-place update of a traced tensor.

@@ -2,7 +2,7 @@
  * Anchor (prior) boxes: the R-CNN AnchorGenerator and SSD's DefaultBoxGenerator, with torchvision's arithmetic
  * (float32, same operation order), so the boxes equal torchvision's bit for bit.
  */
-import { arange, cat, stack, tensor } from "../../engine/creation.js";
+import { arange, cat, full, stack, tensor } from "../../engine/creation.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { check } from "../../errors.js";
@@ -159,7 +159,9 @@ export class DefaultBoxGenerator {
         }),
         0,
       );
-      const size = tensor([W, H], { device }).to("float32");
+      // From numbers with `full` rather than from data, so that an ONNX export computes it from the input's size.
+      const size = cat([full([1], W, { device }), full([1], H, { device })]); // [2] float32
+
       const c = cxcywh.narrow(1, 0, 2);
       const half = cxcywh.narrow(1, 2, 2).mul(0.5);
       return cat([c.sub(half).mul(size), c.add(half).mul(size)], 1);
