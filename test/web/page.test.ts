@@ -4,11 +4,11 @@
 // same files (≤ 1e-3) and with the engine's own pipeline (same class); cancel stops a many-tile run; the
 // EDSR-baseline ×4 64→256 time in this Chromium is printed. The test's screenshot is docs/web-page.png.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { readImage } from "../../src/data/io/image.js";
+import { readImage, writeImage } from "../../src/data/io/image.js";
 import { manualSeed, noGrad, scope, type Tensor, tensor } from "../../src/engine/index.js";
 import { writeFileAtomic } from "../../src/engine/safetensors.js";
 import { planFromRun } from "../../src/eval/plan.js";
@@ -16,9 +16,11 @@ import { exportOnnx } from "../../src/export/onnx.js";
 import { onnxRuntime } from "../../src/infer/ort.js";
 import { loadSr } from "../../src/infer/sources.js";
 import { buildArch } from "../../src/models/index.js";
+import type { SegmenterOutput } from "../../src/models/types.js";
 import type { Module } from "../../src/nn/module.js";
 import { serveWeb, type WebServer } from "../../src/web/serve.js";
 import { buildSite } from "../../src/web/site.js";
+import { pattern } from "../support/data_trees.js";
 import { tinyConfig, trainTiny } from "../support/tiny_runs.js";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -195,3 +197,71 @@ test("web page: EDSR-baseline ×4 64→256 in this Chromium", { skip }, async ()
   );
   assert.ok(Number.isFinite(median) && median > 0);
 });
+
+test(
+  "web page, segmentation: the masks equal onnxruntime-node's and the overlay lists the classes found",
+  { skip },
+  async () => {
+    // A hand-made site: bicubic ×2 and a random DeepLabV3 (light), with its own manifest.
+    const seg = join(TMP, "seg");
+    mkdirSync(join(seg, "samples"), { recursive: true });
+    manualSeed(5);
+    const net = buildArch("deeplabv3-mobilenetv3-light", { numClasses: 3 }) as unknown as Module<
+      [Tensor],
+      SegmenterOutput
+    >;
+    net.eval();
+    const bic = buildArch("bicubic", { scale: 2 }) as unknown as Module<[Tensor], Tensor>;
+    writeFileAtomic(join(seg, "bicubic.onnx"), Buffer.from(exportOnnx((x) => bic.call(x), { output: "sr" }).bytes));
+    const task = exportOnnx((x) => net.call(x).out, { output: "masks" }).bytes;
+    writeFileAtomic(join(seg, "task.onnx"), Buffer.from(task));
+    const img = pattern(24, 20, 3);
+    await writeImage(join(seg, "samples", "0.png"), img);
+    const manifest = {
+      task: "segmentation",
+      classes: ["background", "left", "right"],
+      scale: 2,
+      columns: [{ name: "bicubic", label: "bicubic", url: "data/bicubic.onnx" }],
+      taskModel: "data/task.onnx",
+      samples: [{ url: "data/samples/0.png", label: "pattern" }],
+    };
+    writeFileAtomic(join(seg, "manifest.json"), JSON.stringify(manifest));
+    const segServer = await serveWeb({ data: seg });
+    const p = await browser!.newPage();
+    try {
+      await p.goto(segServer.url);
+      await p.evaluate(() => (globalThis as unknown as { __tasksr: { ready: Promise<unknown> } }).__tasksr.ready);
+      const got = (await p.evaluate(async () => {
+        const api = (globalThis as unknown as { __tasksr: { runSample(i: number): Promise<unknown[] | null> } })
+          .__tasksr;
+        const cols = (await api.runSample(0)) as { sr: Float32Array; output: Float32Array; outputDims: number[] }[];
+        const answer = (
+          globalThis as unknown as { document: { querySelector(s: string): { textContent: string } } }
+        ).document.querySelector("#grid figure:last-child .answer").textContent;
+        return { sr: Array.from(cols[0]!.sr), masks: Array.from(cols[0]!.output), dims: cols[0]!.outputDims, answer };
+      })) as { sr: number[]; masks: number[]; dims: number[]; answer: string };
+      assert.deepEqual(got.dims, [3, 40, 48]);
+      const ort = await onnxRuntime();
+      const session = await ort.InferenceSession.create(task);
+      const expected = (await session.run({ lr: new ort.Tensor("float32", Float32Array.from(got.sr), [1, 3, 40, 48]) }))
+        .masks!.data as Float32Array;
+      let d = 0;
+      for (let i = 0; i < expected.length; i++) d = Math.max(d, Math.abs(expected[i]! - got.masks[i]!));
+      assert.ok(d <= 1e-3, `browser masks differ from onnxruntime-node by ${d}`);
+      await session.release();
+      // The caption names the non-background classes the argmax mask covers, with their share of the image.
+      const found = new Set<number>();
+      for (let i = 0; i < 40 * 48; i++) {
+        let best = 0;
+        for (let k = 1; k < 3; k++) if (got.masks[k * 40 * 48 + i]! > got.masks[best * 40 * 48 + i]!) best = k;
+        found.add(best);
+      }
+      for (const k of [1, 2]) assert.equal(got.answer.includes(manifest.classes[k]!), found.has(k), got.answer);
+    } finally {
+      await p.close();
+      await segServer.close();
+      net.dispose();
+      bic.dispose();
+    }
+  },
+);
