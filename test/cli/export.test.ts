@@ -49,6 +49,9 @@ test("tasksr export: sr, task and sr+task of an SR4IR run, each checked by onnxr
   assert.equal(both.metadata["tasksr.task"], "classification");
   assert.equal(JSON.parse(both.metadata["tasksr.classes"]!).length, 10);
   for (const r of [sr, task, both]) assert.ok(r.ok, `${r.part}: ${r.check.maxAbsDiff}`);
+  // From a weights file (safetensors with tasksr metadata: the architecture and scale need no flags).
+  const file = exportJson("--sr", join(sr4ir, "sr.safetensors"), "--out", join(TMP, "file.onnx"), "--opset", "18");
+  assert.deepEqual([file.ok, file.outputs], [true, { sr: ["N", 3, "4*h", "4*w"] }]);
   const h = exportJson("--run", h2t, "--out", join(TMP, "h2t.onnx"));
   assert.equal(h.part, "task", "an H→T run has no SR network: its default part is the task network");
 });
