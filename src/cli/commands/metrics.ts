@@ -1,5 +1,5 @@
 /**
- * `tasksr metrics psnr|coco|voc`: evaluation metrics computed from files (docs/metrics.md). The commands parse
+ * `tasksr metrics psnr|lpips|coco|voc`: evaluation metrics computed from files (docs/metrics.md). The commands parse
  * arguments and print; the work is done by src/metrics. The image decoder and the XML parser are imported only when
  * a command needs them, so that other commands do not load them.
  */
@@ -79,6 +79,39 @@ function registerPsnr(metrics: Command): void {
           `  [${protocol}, crop ${report.crop} px, ${p.images} image(s)${skipped}]`,
       );
     });
+}
+
+function registerLpips(metrics: Command): void {
+  metrics
+    .command("lpips")
+    .description("LPIPS v0.1 of SR images against HR images (AlexNet or VGG16), with your weight files")
+    .argument("<sr>", "SR image file, or a directory of them")
+    .argument("<hr>", "HR image file, or a directory (paired by file name without extension)")
+    .option("--net <net>", "alex or vgg", "alex")
+    .requiredOption("--backbone <file>", "torchvision alexnet/vgg16 weights (.pth or safetensors)")
+    .requiredOption("--lin <file>", "the lpips package's weights/v0.1/<net>.pth")
+    .option("--scale <s>", "lets an HR exceed the SR by less than s px (cropped top-left)")
+    .option("--json", "print one JSON object")
+    .action(
+      async (
+        sr: string,
+        hr: string,
+        o: { net: string; backbone: string; lin: string; scale?: string; json?: boolean },
+      ) => {
+        const net = oneOf("--net", o.net, ["alex", "vgg"] as const);
+        const scale = o.scale === undefined ? undefined : positiveInteger("--scale", o.scale);
+        const { evaluateLpipsFiles } = await import("../../metrics/lpips-files.js");
+        const report = await evaluateLpipsFiles(sr, hr, { net, backbone: o.backbone, lin: o.lin, scale });
+        if (o.json) {
+          print(report);
+          return;
+        }
+        const width = Math.max(10, ...report.images.map((r) => r.name.length));
+        console.log(`${"image".padEnd(width)}  LPIPS (${net})`);
+        for (const r of report.images) console.log(`${r.name.padEnd(width)}  ${fmt(r.lpips, 4).padStart(8)}`);
+        console.log(`${"mean".padEnd(width)}  ${fmt(report.lpips, 4).padStart(8)}  [${report.images.length} image(s)]`);
+      },
+    );
 }
 
 function registerCoco(metrics: Command): void {
@@ -187,8 +220,11 @@ function registerVoc(metrics: Command): void {
 }
 
 export function registerMetrics(program: Command): void {
-  const metrics = program.command("metrics").description("evaluation metrics from files: PSNR/SSIM, COCO AP, VOC AP");
+  const metrics = program
+    .command("metrics")
+    .description("evaluation metrics from files: PSNR/SSIM, LPIPS, COCO AP, VOC AP");
   registerPsnr(metrics);
+  registerLpips(metrics);
   registerCoco(metrics);
   registerVoc(metrics);
 }
