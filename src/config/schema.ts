@@ -180,6 +180,14 @@ export const EvalConfig = z.strictObject({
   batchSize: count.default(16),
   psnr: z.array(z.enum(["sr4ir", "basicsr"])).default(["sr4ir", "basicsr"]),
   ssim: z.boolean().default(true),
+  /**
+   * LPIPS v0.1 of the SR output against HR as SR4IR reports it (VGG by default, 8-bit SR, crop 8; src/metrics/lpips.ts),
+   * from the user's weight files (paths relative to the config's folder): torchvision's alexnet/vgg16 weights and the
+   * lpips package's v0.1 linear layers. Optional without a default, so configs written before it keep their hash.
+   */
+  lpips: z
+    .strictObject({ net: z.enum(["alex", "vgg"]).default("vgg"), backbone: z.string(), lin: z.string() })
+    .optional(),
   /** Evaluate at most this many validation images, the first of the (valLimit) subset (quick runs). */
   limit: count.optional(),
 });

@@ -40,6 +40,8 @@ export interface EvalPlan {
   /** The paper's setting name, or "<input> → <task net>" for a pair. */
   setting: string;
   runDir?: string;
+  /** Folder the config's relative paths (eval.lpips weights) are taken from. */
+  baseDir?: string;
   /** Frees the networks. */
   dispose(): void;
 }
@@ -94,7 +96,8 @@ function withDispose(p: Omit<EvalPlan, "dispose">, sr: LoadedSr | undefined): Ev
 /** A finished (or checkpointed) run folder, through its own test pipeline. */
 export async function planFromRun(dir: string, o: PlanOptions): Promise<EvalPlan> {
   const cfg = readRunConfig(dir);
-  const val = await openVal(cfg, o.baseDir ?? runBaseDir(dir), o.limit);
+  const baseDir = o.baseDir ?? runBaseDir(dir);
+  const val = await openVal(cfg, baseDir, o.limit);
   const task = loadTask(dir, cfg, val.classes.length, { device: o.device, flag: "--run" });
   let sr: LoadedSr | undefined;
   try {
@@ -105,7 +108,7 @@ export async function planFromRun(dir: string, o: PlanOptions): Promise<EvalPlan
   }
   const { input, label } = inputOf(cfg.recipe.name, sr, cfg.scale);
   return withDispose(
-    { cfg, val, input, inputLabel: label, task, setting: SETTING_LABELS[cfg.recipe.name], runDir: dir },
+    { cfg, val, input, inputLabel: label, task, setting: SETTING_LABELS[cfg.recipe.name], runDir: dir, baseDir },
     sr,
   );
 }
@@ -159,7 +162,10 @@ export async function planFromConfig(
         }
       : undefined;
   const { input, label } = inputOf(cfg.recipe.name, loaded, cfg.scale);
-  return withDispose({ cfg, val, input, inputLabel: label, task, setting: SETTING_LABELS[cfg.recipe.name] }, loaded);
+  return withDispose(
+    { cfg, val, input, inputLabel: label, task, setting: SETTING_LABELS[cfg.recipe.name], baseDir },
+    loaded,
+  );
 }
 
 export interface PairOptions extends PlanOptions {
@@ -211,5 +217,8 @@ export async function planFromPair(srSpec: string, taskSpec: string, o: PairOpti
   const inputLabel = sr ? `SR ${sr.description}` : srSpec === "hr" ? "HR" : `${srSpec} x${scale}`;
   const from = task.cfg ? SETTING_LABELS[task.cfg.recipe.name] : task.arch;
   const srName = sr ? (sr.cfg ? SETTING_LABELS[sr.cfg.recipe.name] : sr.arch) : srSpec;
-  return withDispose({ cfg, val, input, inputLabel, task, setting: `${srName} → ${from} task net` }, sr);
+  return withDispose(
+    { cfg, val, input, inputLabel, task, setting: `${srName} → ${from} task net`, baseDir: baseDir ?? process.cwd() },
+    sr,
+  );
 }

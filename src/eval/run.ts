@@ -12,6 +12,7 @@ import type { Target, Task } from "../data/types.js";
 import { noGrad } from "../engine/autograd.js";
 import * as F from "../engine/functional.js";
 import type { Tensor } from "../engine/tensor.js";
+import { lpipsFromConfig } from "../metrics/lpips.js";
 import { PRIMARY_METRIC } from "../report/settings.js";
 import { dataWorkers, evalDegradation, presets } from "../train/build.js";
 import { evaluatePipeline } from "../train/evaluate.js";
@@ -81,6 +82,8 @@ export async function evaluatePlan(plan: EvalPlan, o: EvaluateOptions): Promise<
     ? new Visualizer({ ...o.visualize, classes: plan.val.classes, inputName }, plan.task.adapter.net)
     : undefined;
   let result: Awaited<ReturnType<typeof evaluatePipeline>>;
+  const lpips =
+    cfg.eval.lpips && plan.input.kind !== "hr" ? lpipsFromConfig(cfg.eval.lpips, plan.baseDir, o.device) : undefined;
   try {
     result = await evaluatePipeline({
       batches: loader.epoch(0),
@@ -90,10 +93,12 @@ export async function evaluatePlan(plan: EvalPlan, o: EvaluateOptions): Promise<
       evaluator: plan.task.adapter.evaluator(),
       psnr: plan.input.kind === "hr" ? undefined : cfg.eval.psnr,
       ssim: cfg.eval.ssim,
+      lpips,
       scale: cfg.scale,
       onProgress: (n) => o.onProgress?.(n, plan.val.length),
     });
   } finally {
+    lpips?.dispose();
     await loader.close();
   }
   const report: EvalReport = {

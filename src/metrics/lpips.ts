@@ -8,6 +8,8 @@
  * `lin{k}.model.1.weight` as the lpips package's `weights/v0.1/{alex,vgg}.pth`. Nothing is downloaded: both files
  * come from the user.
  */
+import { existsSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { tensor } from "../engine/creation.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
@@ -20,6 +22,9 @@ import { Module } from "../nn/module.js";
 import { loadWeights } from "../nn/weights.js";
 
 export type LpipsNet = "alex" | "vgg";
+
+/** The smallest side whose deepest tapped feature map is not empty (AlexNet: stride-4 conv and two 3/2 pools). */
+const MIN_SIZE: Record<LpipsNet, number> = { alex: 31, vgg: 16 };
 
 /** torchvision's feature layers, and the indices (after which ReLU) LPIPS taps. */
 function features(net: LpipsNet): { layers: Module<[Tensor], Tensor>[]; taps: number[]; channels: number[] } {
@@ -93,6 +98,13 @@ export class Lpips extends Module<[Tensor, Tensor], Tensor> {
         `LPIPS: expected two [N, 3, H, W] images of one shape, got [${a.shape}] and [${b.shape}]`,
       );
     }
+    const min = MIN_SIZE[this.net];
+    if (a.shape[2]! < min || a.shape[3]! < min) {
+      throw new TasksrError(
+        "E_TENSOR_ARG",
+        `LPIPS (${this.net}) needs images of at least ${min}×${min} (its pooling stages), got ${a.shape[2]}×${a.shape[3]}`,
+      );
+    }
     const shift = tensor([-0.03, -0.088, -0.188]).reshape(1, 3, 1, 1);
     const scale = tensor([0.458, 0.448, 0.45]).reshape(1, 3, 1, 1);
     const prep = (x: Tensor) => x.mul(2).sub(1).sub(shift).div(scale);
@@ -150,4 +162,33 @@ export class Lpips extends Module<[Tensor, Tensor], Tensor> {
 /** x / (‖x‖₂ over channels + 1e-10), as lpips.normalize_tensor. */
 function unit(x: Tensor): Tensor {
   return x.div(x.square().sum([1], true).sqrt().add(1e-10));
+}
+
+/** The `eval.lpips` block of a run config: files resolved against `baseDir`, each checked before loading. */
+export function lpipsFromConfig(
+  c: { net: LpipsNet; backbone: string; lin: string },
+  baseDir: string | undefined,
+  device: string,
+): Lpips {
+  const path = (p: string) => (baseDir && !isAbsolute(p) ? join(baseDir, p) : p);
+  for (const [field, file] of [
+    ["backbone", path(c.backbone)],
+    ["lin", path(c.lin)],
+  ] as const) {
+    if (!existsSync(file)) {
+      throw new TasksrError(
+        "E_CONFIG",
+        `eval.lpips.${field}: ${file} does not exist (LPIPS needs torchvision's ${c.net === "alex" ? "alexnet" : "vgg16"} ` +
+          `weights and the lpips package's weights/v0.1/${c.net}.pth; nothing is downloaded)`,
+      );
+    }
+  }
+  const net = new Lpips(c.net);
+  try {
+    net.loadFiles(path(c.backbone), path(c.lin)).to(device);
+  } catch (err) {
+    net.dispose();
+    throw err;
+  }
+  return net;
 }

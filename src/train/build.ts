@@ -24,6 +24,7 @@ import { resolveDevice } from "../engine/system.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import "../models/index.js";
+import { lpipsFromConfig } from "../metrics/lpips.js";
 import type { Detector } from "../models/detection/types.js";
 import { buildArch } from "../models/registry.js";
 import type { SegmenterOutput, SrNetwork, TaskNetwork } from "../models/types.js";
@@ -356,12 +357,14 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
   const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed }, "degrade", shard);
   const cqmixGenerator = new Generator(cfg.train.seed + 1);
   const evalDegrade = () => evalDegradation(cfg, shard);
+  const recipe = makeRecipe(cfg, itersPerEpoch);
+  const lpips = cfg.eval.lpips && recipe.producesSr ? lpipsFromConfig(cfg.eval.lpips, o.baseDir, device) : undefined;
   return {
     cfg,
     device,
     sr,
     task,
-    recipe: makeRecipe(cfg, itersPerEpoch),
+    recipe,
     srStep,
     taskStep,
     scaler,
@@ -374,8 +377,10 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     batchesPerEpoch,
     evaluateTask: cfg.recipe.name !== "sr-ft" || cfg.taskNet.weights !== undefined,
     group,
+    ...(lpips ? { lpips } : {}),
     datasets: { train, val },
     dispose() {
+      lpips?.dispose();
       srStep?.optimizer.dispose();
       taskStep?.optimizer.dispose();
       sr?.dispose();

@@ -7,6 +7,7 @@
 import { cropTo, padToMultiple } from "../data/degrade/pad.js";
 import type { Batch } from "../data/loader/collate.js";
 import { cropBack, disposeBatch } from "../data/loader/collate.js";
+import { noGrad } from "../engine/autograd.js";
 import { scope } from "../engine/scope.js";
 import type { Tensor } from "../engine/tensor.js";
 import { PsnrMeter } from "../metrics/psnr.js";
@@ -28,6 +29,8 @@ export interface EvalOptions {
   /** Protocols to report PSNR under (omit for pipelines without an image to judge, e.g. HR). */
   psnr?: readonly SrProtocol[];
   ssim?: boolean;
+  /** LPIPS network (on the pipeline's device) comparing each task input with its HR image; mean over images. */
+  lpips?: { call(a: Tensor, b: Tensor): Tensor };
   scale: number;
   /** Sees each batch's LR images and the task network's input (at the HR size), e.g. to visualise them. */
   observe?: (lr: Tensor, x: Tensor, batch: Batch) => void;
@@ -59,6 +62,8 @@ export interface EvalState {
   task: { batch: number; state: unknown }[];
   psnr: unknown[];
   ssim?: unknown;
+  /** Sum of the LPIPS distances of this rank's images. */
+  lpips?: number;
 }
 
 export interface EvalResult {
@@ -68,6 +73,8 @@ export interface EvalResult {
   psnr: Partial<Record<SrProtocol, number>>;
   /** SSIM (basicsr protocol: Y channel, crop = scale). */
   ssim?: number;
+  /** Mean LPIPS over images (when configured). */
+  lpips?: number;
   images: number;
   seconds: number;
 }
@@ -77,6 +84,21 @@ function metricImage(t: Tensor): MetricImage {
   const data = scope(() => t.float().contiguous().data<"float32">());
   return { data, channels: 3, height: t.shape[1]!, width: t.shape[2]!, layout: "chw" };
 }
+
+/**
+ * LPIPS input as SR4IR's protocol (methods.md A11): the SR image quantised to 8 bits, both images cropped by 8 px
+ * on every side (when large enough), [1, 3, H - 16, W - 16].
+ */
+function lpipsView(t: Tensor, quantise: boolean): Tensor {
+  const q = quantise ? t.mul(255).round().clamp(0, 255).div(255) : t;
+  const [h, w] = [t.shape[1]!, t.shape[2]!];
+  const c = h > 16 && w > 16 ? LPIPS_CROP : 0;
+  return q
+    .narrow(1, c, h - 2 * c)
+    .narrow(2, c, w - 2 * c)
+    .unsqueeze(0);
+}
+const LPIPS_CROP = 8;
 
 export async function evaluatePipeline(o: EvalOptions): Promise<EvalResult> {
   const nets = (o.nets ?? []).filter((n) => n !== undefined);
@@ -94,6 +116,8 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
   const psnr = (o.psnr ?? []).map((protocol) => new PsnrMeter({ protocol, scale: o.scale }));
   let ssim = o.ssim && o.psnr?.length ? new SsimMeter({ protocol: "basicsr", scale: o.scale }) : undefined;
   let images = 0;
+  let lpipsSum = 0;
+  const lpips = o.psnr?.length ? o.lpips : undefined;
   const dist = o.distributed;
   const perBatch: EvalState["task"] = [];
   for await (const batch of o.batches) {
@@ -125,6 +149,7 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
           const b = metricImage(hrs[i]!);
           for (const m of psnr) m.update(a, b);
           ssim?.update(a, b);
+          if (lpips) lpipsSum += noGrad(() => lpips.call(lpipsView(s, true), lpipsView(hrs[i]!, false)).item());
         }
       });
     } finally {
@@ -137,16 +162,24 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
   }
   let evaluator = o.evaluator;
   if (dist) {
-    const all = dist.gather({ images, task: perBatch, psnr: psnr.map((m) => m.state()), ssim: ssim?.state() });
+    const all = dist.gather({
+      images,
+      task: perBatch,
+      psnr: psnr.map((m) => m.state()),
+      ssim: ssim?.state(),
+      ...(lpips ? { lpips: lpipsSum } : {}),
+    });
     evaluator = evaluator && dist.evaluator();
     for (const { state } of all.flatMap((s) => s.task).sort((a, b) => a.batch - b.batch)) evaluator?.mergeState(state);
     images = 0;
+    lpipsSum = 0;
     const merged = psnr.map((m) => new PsnrMeter(m.options));
     const mergedSsim = ssim && new SsimMeter(ssim.options);
     for (const s of all) {
       images += s.images;
       for (const [i, m] of merged.entries()) m.mergeState(s.psnr[i]);
       if (s.ssim !== undefined) mergedSsim?.mergeState(s.ssim);
+      lpipsSum += s.lpips ?? 0;
     }
     psnr.splice(0, psnr.length, ...merged);
     ssim = mergedSsim;
@@ -158,5 +191,6 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
     seconds: (performance.now() - t0) / 1000,
   };
   if (ssim) result.ssim = ssim.compute().ssim;
+  if (lpips && images > 0) result.lpips = lpipsSum / images;
   return result;
 }

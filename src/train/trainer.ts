@@ -14,6 +14,7 @@ import { type Generator, getRngStates, manualSeed } from "../engine/creation.js"
 import { scope } from "../engine/scope.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
+import type { Lpips } from "../metrics/lpips.js";
 import type { SrNetwork } from "../models/types.js";
 import type { TaskAdapter } from "./adapters/types.js";
 import { type Checkpointable, type LoopState, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -53,6 +54,8 @@ export interface RunParts {
   evaluateTask: boolean;
   /** Distributed training (world > 1): this process's group. */
   group?: ProcessGroup;
+  /** LPIPS for the evaluations (eval.lpips), when configured and the recipe produces SR images. */
+  lpips?: Lpips;
 }
 
 export interface TrainOptions {
@@ -98,6 +101,7 @@ export function evaluateRun(p: RunParts, onProgress?: (images: number) => void):
     evaluator: p.evaluateTask ? p.task.evaluator() : undefined,
     psnr: p.recipe.producesSr ? p.cfg.eval.psnr : undefined,
     ssim: p.cfg.eval.ssim,
+    lpips: p.lpips,
     scale: p.cfg.scale,
     onProgress,
     nets: [p.task.net, p.sr],
@@ -406,5 +410,6 @@ export function flatEval(r: EvalResult): Record<string, number> {
   const out: Record<string, number> = { ...r.task };
   for (const [k, v] of Object.entries(r.psnr)) out[`psnr_${k}`] = v;
   if (r.ssim !== undefined) out.ssim = r.ssim;
+  if (r.lpips !== undefined) out.lpips = r.lpips;
   return out;
 }

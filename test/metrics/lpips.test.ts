@@ -2,16 +2,20 @@
 // distances and the input gradient, with the same hashed weights on both sides (the fixture stores none), and the
 // weight files loaded by their torchvision / lpips keys.
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { stringify } from "yaml";
 import { imagesToTensor } from "../../src/data/degrade/image_tensor.js";
 import { writeImage } from "../../src/data/io/image.js";
 import { noGrad, saveSafetensors, scope, tensor } from "../../src/engine/index.js";
 import { Lpips, type LpipsNet } from "../../src/metrics/lpips.js";
+import { readResults } from "../../src/train/run.js";
 import { tasksr } from "../support/cli.js";
 import { assertClose, fixture } from "../support/compare.js";
 import { pattern } from "../support/data_trees.js";
 import { FIXTURES } from "../support/paths.js";
+import { tinyConfig, trainTiny } from "../support/tiny_runs.js";
 import { tmpFile } from "../support/tmp.js";
 
 const fx = fixture(join(FIXTURES, "metrics", "lpips.safetensors"));
@@ -99,14 +103,58 @@ test("tasksr metrics lpips: per-image and mean distances from the weight files; 
   const [srFile, hrFile] = [tmpFile("lp-sr.png"), tmpFile("lp-hr.png")];
   await writeImage(srFile, srImg);
   await writeImage(hrFile, hrImg);
-  const r = tasksr("metrics", "lpips", srFile, hrFile, "--backbone", backbone, "--lin", lin, "--json");
+  const r = tasksr("metrics", "lpips", srFile, hrFile, "--backbone", backbone, "--lin", lin, "--net", "alex", "--json");
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { lpips: number; images: { lpips: number }[] };
   const expected = scope(() => noGrad(() => src.call(imagesToTensor([srImg]), imagesToTensor([hrImg])).item()));
   assert.ok(Math.abs(report.lpips - expected) <= 1e-6, `${report.lpips} vs ${expected}`);
   assert.ok(expected > 0);
-  const missing = tasksr("metrics", "lpips", srFile, hrFile, "--backbone", "/nope/alexnet.pth", "--lin", lin);
+  const missing = tasksr(
+    "metrics",
+    "lpips",
+    srFile,
+    hrFile,
+    "--net",
+    "alex",
+    "--backbone",
+    "/nope/alexnet.pth",
+    "--lin",
+    lin,
+  );
   assert.notEqual(missing.status, 0);
   assert.match(missing.stderr, /--backbone \/nope\/alexnet.pth does not exist; LPIPS needs torchvision's alexnet/);
   src.dispose();
+});
+
+test("eval.lpips: training's final evaluation and tasksr eval report the same LPIPS; a missing file names the field", async () => {
+  const src = new Lpips("alex");
+  hashedWeights(src);
+  const sd = src.stateDict();
+  const dir = tmpFile("lpips-run");
+  mkdirSync(dir, { recursive: true });
+  saveSafetensors(join(dir, "alexnet.safetensors"), new Map([...sd].filter(([k]) => k.startsWith("features."))));
+  saveSafetensors(join(dir, "lin.safetensors"), new Map([...sd].filter(([k]) => k.startsWith("lin"))));
+  src.dispose();
+  const cfg = tinyConfig("lp_SR4IR", "sr4ir");
+  // LPIPS-alex needs 31 px after SR4IR's 8-px crop.
+  (cfg.data as Record<string, unknown>).transforms = { resize: 48, crop: 48 };
+  // Relative to the config's folder, like every path of a run config.
+  (cfg.eval as Record<string, unknown>).lpips = {
+    net: "alex",
+    backbone: "alexnet.safetensors",
+    lin: "lin.safetensors",
+  };
+  const run = trainTiny(dir, cfg);
+  const final = readResults(run).final as Record<string, number>;
+  assert.ok(final.lpips! > 0 && final.lpips! < 1, `final LPIPS ${final.lpips}`);
+  const r = tasksr("eval", "--run", run, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { metrics: Record<string, number> };
+  assert.ok(Math.abs(report.metrics.lpips! - final.lpips!) <= 1e-6, `${report.metrics.lpips} vs ${final.lpips}`);
+  (cfg.eval as Record<string, unknown>).lpips = { backbone: "missing.pth", lin: "lin.safetensors" };
+  cfg.name = "lp_missing";
+  writeFileSync(join(dir, "missing.yaml"), stringify(cfg));
+  const bad = tasksr("train", "--config", join(dir, "missing.yaml"), "--out", join(dir, "runs"));
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /eval\.lpips\.backbone: .*missing\.pth does not exist/);
 });

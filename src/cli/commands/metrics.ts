@@ -87,7 +87,7 @@ function registerLpips(metrics: Command): void {
     .description("LPIPS v0.1 of SR images against HR images (AlexNet or VGG16), with your weight files")
     .argument("<sr>", "SR image file, or a directory of them")
     .argument("<hr>", "HR image file, or a directory (paired by file name without extension)")
-    .option("--net <net>", "alex or vgg", "alex")
+    .option("--net <net>", "alex or vgg (SR4IR reports vgg)", "vgg")
     .requiredOption("--backbone <file>", "torchvision alexnet/vgg16 weights (.pth or safetensors)")
     .requiredOption("--lin <file>", "the lpips package's weights/v0.1/<net>.pth")
     .option("--scale <s>", "lets an HR exceed the SR by less than s px (cropped top-left)")
