@@ -38,4 +38,5 @@ export const METRIC_LABELS: Record<string, string> = {
   psnr_sr4ir: "PSNR sr4ir (dB)",
   psnr_basicsr: "PSNR basicsr (dB)",
   ssim: "SSIM",
+  lpips: "LPIPS",
 };

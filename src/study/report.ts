@@ -8,8 +8,12 @@ import { METRIC_LABELS, PRIMARY_METRIC, SETTING_LABELS } from "../report/setting
 import type { StudyResult } from "./run.js";
 import type { Setting } from "./schema.js";
 
-/** Columns of both tables after the headline metric. */
+/** Columns of both tables after the headline metric; LPIPS only when some run reports it (eval.lpips). */
 const QUALITY = ["psnr_sr4ir", "psnr_basicsr", "ssim"] as const;
+const qualityColumns = (rows: readonly ReportRow[]): string[] => [
+  ...QUALITY,
+  ...(rows.some((r) => r.metrics.lpips !== undefined) ? ["lpips"] : []),
+];
 
 export interface Stat {
   mean: number;
@@ -89,7 +93,8 @@ const fmt = (s: Stat | undefined, digits: number, seeds: number): string =>
   s === undefined ? "–" : seeds > 1 ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : s.mean.toFixed(digits);
 
 function table(rows: readonly ReportRow[], primary: string, seeds: number, withTime: boolean): string {
-  const head = [primary, ...QUALITY].map((k) => METRIC_LABELS[k] ?? k);
+  const quality = qualityColumns(rows);
+  const head = [primary, ...quality].map((k) => METRIC_LABELS[k] ?? k);
   const lines = [
     `| setting | ${head.join(" | ")}${withTime ? " | train time (s) |" : " |"}`,
     `|---|${head.map(() => "---:").join("|")}|${withTime ? "---:|" : ""}`,
@@ -97,7 +102,7 @@ function table(rows: readonly ReportRow[], primary: string, seeds: number, withT
   for (const row of rows) {
     const cells = [
       fmt(row.metrics[primary], 2, seeds),
-      ...QUALITY.map((k) => fmt(row.metrics[k], k === "ssim" ? 4 : 2, seeds)),
+      ...quality.map((k) => fmt(row.metrics[k], k === "ssim" || k === "lpips" ? 4 : 2, seeds)),
     ];
     const time = withTime ? ` ${row.seconds?.toFixed(0) ?? "–"} |` : "";
     lines.push(`| ${row.label} | ${cells.join(" | ")} |${time}`);
