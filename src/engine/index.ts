@@ -9,6 +9,8 @@
  * loss.backward(); opt.step(); opt.zeroGrad(); loss.dispose();
  * ```
  */
+
+export { writeFileAtomic } from "../fs/atomic.js";
 export * from "./autograd.js";
 export * from "./bf16.js";
 export * from "./creation.js";

@@ -3,8 +3,8 @@
  * ONNX file atomically with tasksr metadata, and checks it with onnxruntime-node.
  */
 import { packageVersion } from "../cli/version.js";
-import { writeFileAtomic } from "../engine/safetensors.js";
 import { type PipelineInput, planFromRun } from "../eval/plan.js";
+import { writeFileAtomic } from "../fs/atomic.js";
 import { type LoadedTask, loadSr } from "../infer/sources.js";
 import { type ExportPart, exportGraph } from "./networks.js";
 import { exportOnnx } from "./onnx.js";

@@ -6,7 +6,7 @@
  */
 import { extname } from "node:path";
 import { encodeImage, type Image } from "../data/io/image.js";
-import { writeFileAtomic } from "../engine/safetensors.js";
+import { writeFileAtomic } from "../fs/atomic.js";
 
 export async function writeImageAtomic(path: string, img: Image): Promise<void> {
   writeFileAtomic(path, await encodeImage(img, extname(path).slice(1).toLowerCase()));

@@ -1,6 +1,6 @@
 /** Writes a study's report into its folder: report.json, report.md, the image grid and the metric chart. */
 import { dirname, join } from "node:path";
-import { writeFileAtomic } from "../engine/safetensors.js";
+import { writeFileAtomic } from "../fs/atomic.js";
 import { writeStudyChart, writeStudyGrid } from "./figures.js";
 import { seedDir } from "./plan.js";
 import { buildReport, reportMarkdown, type StudyReport } from "./report.js";

@@ -3,7 +3,7 @@
  * lines, a one-line progress bar on a TTY, and every logged value appended to metrics.jsonl.
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "../engine/safetensors.js";
+import { writeFileAtomic } from "../fs/atomic.js";
 
 /** Running statistics of one scalar: window median/mean and the global sample-weighted average. */
 export class SmoothedValue {

@@ -7,8 +7,8 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../engine/safetensors.js";
 import { TasksrError } from "../errors.js";
+import { writeFileAtomic } from "../fs/atomic.js";
 
 interface Segment {
   /** ISO time the segment started training. */
