@@ -147,7 +147,7 @@ export class GraphBuilder {
   }
   /** A 0-d constant of a traced value's dtype (as the scalar operand of add/mul with that value). */
   scalarLike(v: number, dtype: DType): string {
-    return this.constant([v], this.graphDtype(dtype), []);
+    return this.scalar(v, this.graphDtype(dtype), "scalar");
   }
 
   /** Shape(x) as int64 [rank], once per value. */
@@ -171,7 +171,7 @@ export class GraphBuilder {
     ];
     for (const [coef, axis] of terms) {
       if (coef === 0) continue;
-      let t = this.op("Gather", [shape, this.constant([axis], "int64")], [attr.i("axis", 0)]); // [1]
+      let t = this.#dimAt(shape, axis);
       if (coef !== 1) t = this.op("Mul", [t, this.constant([coef], "int64")]);
       acc = acc === undefined ? t : this.op("Add", [acc, t]);
     }
@@ -184,8 +184,23 @@ export class GraphBuilder {
     if ("dim" in d) return this.affine(d.dim);
     const { ref, axis, times } = d.shapeOf;
     const shape = this.shapeOf(this.valueName(ref));
-    const at = (a: number) => this.op("Gather", [shape, this.constant([a], "int64")], [attr.i("axis", 0)]); // [1]
-    return times === undefined ? at(axis) : this.op("Mul", [at(axis), at(times)]);
+    const first = this.#dimAt(shape, axis);
+    return times === undefined ? first : this.op("Mul", [first, this.#dimAt(shape, times)]);
+  }
+
+  /** int64 [1]: dimension `axis` of a Shape output. */
+  #dimAt(shape: string, axis: number): string {
+    return this.op("Gather", [shape, this.constant([axis], "int64")], [attr.i("axis", 0)]);
+  }
+
+  /**
+   * A 0-d tensor of `dtype` (a graph dtype) holding `v`: a constant, or a size computed from the shapes and cast
+   * (an operand x / x.size(2), a fill value, Range's bounds, a Gather index).
+   */
+  scalar(v: SymArg, dtype: DType, what: string): string {
+    if (typeof v === "number" || typeof v === "boolean") return this.constant([Number(v)], dtype, []);
+    const s = this.op("Squeeze", [this.ints([v], what), this.constant([0], "int64")]); // []
+    return dtype === "int64" ? s : this.op("Cast", [s], [attr.i("to", ONNX_DTYPE[dtype]!)]);
   }
 
   /** int64 [k] tensor from numbers and size-dependent numbers (one initializer when all are static). */

@@ -14,7 +14,7 @@ import { scope } from "../engine/scope.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import { type Affine, fitAffine, formatAffine, isRef, resolveDynamic, type SymArg, traceSizes } from "./dynamic.js";
-import { GraphBuilder, ONNX_DTYPE } from "./graph.js";
+import { attr, GraphBuilder, ONNX_DTYPE } from "./graph.js";
 import { EMITTERS } from "./ops.js";
 import { type ConstCache, createConstCache, type Trace, traceForward } from "./trace.js";
 
@@ -74,14 +74,16 @@ export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tenso
   const t0 = traces[0]!;
 
   const floatType = o.fp16 === true ? "float16" : "float32";
+  // Values are v<id>; the input is `lr` (or its cast to half).
   const names = new Map<number, string>();
-  const b = new GraphBuilder(opset, floatType, "lr", (id) => names.get(id) ?? `v${id}`);
-  names.set(t0.input, floatType === "float16" ? b.op("Cast", ["lr"], [castTo(ONNX_DTYPE.float16!)]) : "lr");
+  const valueName = (id: number) => names.get(id) ?? `v${id}`;
+  const b = new GraphBuilder(opset, floatType, "lr", valueName);
+  names.set(t0.input, floatType === "float16" ? b.op("Cast", ["lr"], [attr.i("to", ONNX_DTYPE.float16!)]) : "lr");
   const added = new Set<number>();
   const nameOf = (a: SymArg): string => {
     if (!isRef(a)) throw new TasksrError("E_EXPORT", `expected a tensor argument, got ${JSON.stringify(a)}`);
     const c = t0.consts.get(a.ref);
-    if (c === undefined) return names.get(a.ref) ?? `v${a.ref}`;
+    if (c === undefined) return valueName(a.ref);
     const name = c.name ?? `tensor_${a.ref}`;
     if (!added.has(a.ref)) {
       added.add(a.ref);
@@ -103,7 +105,7 @@ export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tenso
       );
     }
     const outInfo = t0.values.get(op.outs[0]!)!;
-    emit({ b, name: nameOf, info: infoOf, outs: op.outs.map((id) => `v${id}`), outInfo }, op.args);
+    emit({ b, name: nameOf, info: infoOf, outs: op.outs.map(valueName), outInfo }, op.args);
   }
 
   const outputs: onnxProto.onnx.IValueInfoProto[] = [];
@@ -112,7 +114,7 @@ export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tenso
     const v = t0.values.get(id)!;
     if (v.dtype !== "float32") throw new TasksrError("E_EXPORT", `output "${name}" is ${v.dtype}, not float32`);
     const src = nameOf({ ref: id });
-    if (floatType === "float16") b.op("Cast", [src], [castTo(ONNX_DTYPE.float32!)], name);
+    if (floatType === "float16") b.op("Cast", [src], [attr.i("to", ONNX_DTYPE.float32!)], name);
     else b.op("Identity", [src], [], name);
     // Output dims are documentation for tools (Netron, onnxruntime's shape checks); a size that is not affine in the
     // input (a strided feature map) gets a plain name.
@@ -153,10 +155,6 @@ export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tenso
   };
   const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
   return { bytes, nodes: b.nodes.length, initializers: b.initializers.length, outputs: outputDims };
-}
-
-function castTo(to: number) {
-  return { name: "to", type: onnx.AttributeProto.AttributeType.INT, i: to };
 }
 
 function valueInfo(name: string, dims: readonly (number | string | { dim: Affine })[]) {

@@ -31,11 +31,7 @@ const axis = (d: number, rank: number) => (d < 0 ? d + rank : d);
  * (x / x.size(2)) is computed from the shapes and cast to it.
  */
 function operand(c: EmitContext, a: SymArg, like: SymArg): string {
-  if (isRef(a)) return c.name(a);
-  if (typeof a === "number" || typeof a === "boolean") return c.b.scalarLike(Number(a), c.info(like).dtype);
-  const dtype = ONNX_DTYPE[c.b.graphDtype(c.info(like).dtype)]!;
-  const scalar = c.b.op("Squeeze", [c.b.ints([a], "scalar operand"), c.b.constant([0], "int64")]); // []
-  return c.b.op("Cast", [scalar], [attr.i("to", dtype)]);
+  return isRef(a) ? c.name(a) : c.b.scalar(a, c.b.graphDtype(c.info(like).dtype), "scalar operand");
 }
 const out = (c: EmitContext) => c.outs[0]!;
 
@@ -54,13 +50,7 @@ const identity: Emitter = (c, [x]) => void c.b.op("Identity", [c.name(x!)], [], 
 
 /** A tensor of the op's output shape and dtype filled with `v` (zeros, ones, full; `v` may be a size). */
 function filled(c: EmitContext, shape: SymArg, v: SymArg) {
-  const dt = c.b.graphDtype(c.outInfo.dtype);
-  let scalar: string;
-  if (typeof v === "number" || typeof v === "boolean") scalar = c.b.constant([Number(v)], dt, []);
-  else {
-    scalar = c.b.op("Squeeze", [c.b.ints([v], "fill value"), c.b.constant([0], "int64")]);
-    if (dt !== "int64") scalar = c.b.op("Cast", [scalar], [attr.i("to", ONNX_DTYPE[dt]!)]);
-  }
+  const scalar = c.b.scalar(v, c.b.graphDtype(c.outInfo.dtype), "fill value");
   c.b.op("Expand", [scalar, c.b.ints(shape as readonly SymArg[], "shape")], [], out(c));
 }
 
@@ -156,42 +146,38 @@ function reduce(onnxOp: string): Emitter {
   };
 }
 
+/** Input, weight and the optional bias of Conv, ConvTranspose and Gemm. */
+const weighted = (c: EmitContext, x: SymArg, w: SymArg, bias: SymArg) => [
+  c.name(x),
+  c.name(w),
+  ...(isRef(bias) ? [c.name(bias)] : []),
+];
+
+/** Conv/ConvTranspose attributes; PyTorch's symmetric padding [ph, pw] is ONNX's [ph, pw, ph, pw]. */
+function convAttrs(what: string, stride: SymArg, padding: SymArg, dilation: SymArg, groups: SymArg) {
+  const p = staticNums(padding, `${what} padding`);
+  return [
+    attr.ints("strides", staticNums(stride, `${what} stride`)),
+    attr.ints("pads", [...p, ...p]),
+    attr.ints("dilations", staticNums(dilation, `${what} dilation`)),
+    attr.i("group", staticNum(groups, `${what} groups`)),
+  ];
+}
+
 export const EMITTERS: Readonly<Record<string, Emitter>> = {
-  conv2d: (c, [x, w, bias, stride, padding, dilation, groups]) => {
-    const p = staticNums(padding!, "conv padding");
-    const inputs = [c.name(x!), c.name(w!), ...(isRef(bias) ? [c.name(bias)] : [])];
-    c.b.op(
-      "Conv",
-      inputs,
-      [
-        attr.ints("strides", staticNums(stride!, "conv stride")),
-        attr.ints("pads", [...p, ...p]),
-        attr.ints("dilations", staticNums(dilation!, "conv dilation")),
-        attr.i("group", staticNum(groups!, "conv groups")),
-      ],
-      out(c),
-    );
-  },
+  conv2d: (c, [x, w, bias, stride, padding, dilation, groups]) =>
+    void c.b.op("Conv", weighted(c, x!, w!, bias), convAttrs("conv", stride!, padding!, dilation!, groups!), out(c)),
   convTranspose2d: (c, [x, w, bias, stride, padding, outputPadding, groups, dilation]) => {
-    const p = staticNums(padding!, "conv_transpose padding");
-    const inputs = [c.name(x!), c.name(w!), ...(isRef(bias) ? [c.name(bias)] : [])];
-    c.b.op(
-      "ConvTranspose",
-      inputs,
-      [
-        attr.ints("strides", staticNums(stride!, "conv_transpose stride")),
-        attr.ints("pads", [...p, ...p]),
-        attr.ints("output_padding", staticNums(outputPadding!, "conv_transpose output padding")),
-        attr.ints("dilations", staticNums(dilation!, "conv_transpose dilation")),
-        attr.i("group", staticNum(groups!, "conv_transpose groups")),
-      ],
-      out(c),
-    );
+    const what = "conv_transpose";
+    const attrs = [
+      ...convAttrs(what, stride!, padding!, dilation!, groups!),
+      attr.ints("output_padding", staticNums(outputPadding!, `${what} output padding`)),
+    ];
+    c.b.op("ConvTranspose", weighted(c, x!, w!, bias), attrs, out(c));
   },
   linear: (c, [x, w, bias]) => {
     if (c.info(x!).rank === 2) {
-      const inputs = [c.name(x!), c.name(w!), ...(isRef(bias) ? [c.name(bias)] : [])];
-      c.b.op("Gemm", inputs, [attr.i("transB", 1)], out(c));
+      c.b.op("Gemm", weighted(c, x!, w!, bias), [attr.i("transB", 1)], out(c));
       return;
     }
     const wt = c.b.op("Transpose", [c.name(w!)], [attr.ints("perm", [1, 0])]);
@@ -404,17 +390,8 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
   arange: (c, [start, end, step]) => {
     // Range takes 0-d inputs of the output's type (int64, or the graph's float type).
     const dt = c.b.graphDtype(c.outInfo.dtype);
-    const scalar = (v: SymArg, what: string) => {
-      if (typeof v === "number" && dt !== "int64") return c.b.constant([v], dt, []);
-      const s0 = c.b.op("Squeeze", [c.b.ints([v], what), c.b.constant([0], "int64")]);
-      return dt === "int64" ? s0 : c.b.op("Cast", [s0], [attr.i("to", ONNX_DTYPE[dt]!)]);
-    };
-    c.b.op(
-      "Range",
-      [scalar(start!, "arange start"), scalar(end!, "arange end"), scalar(step!, "arange step")],
-      [],
-      out(c),
-    );
+    const bounds = [c.b.scalar(start!, dt, "arange start"), c.b.scalar(end!, dt, "arange end")];
+    c.b.op("Range", [...bounds, c.b.scalar(step!, dt, "arange step")], [], out(c));
   },
   zeros: (c, [shape]) => filled(c, shape!, 0),
   ones: (c, [shape]) => filled(c, shape!, 1),
@@ -436,8 +413,7 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
     ),
   select: (c, [x, dim, index]) => {
     const r = c.info(x!).rank;
-    const idx =
-      typeof index === "number" ? c.b.constant([index], "int64", []) : c.b.op("Squeeze", [c.b.ints([index!], "index")]);
+    const idx = c.b.scalar(index!, "int64", "index");
     c.b.op("Gather", [c.name(x!), idx], [attr.i("axis", axis(staticNum(dim!, "select dim"), r))], out(c));
   },
   pad: (c, [x, pads, mode, value]) => {
