@@ -14,6 +14,8 @@ import { RECIPE_NETS } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { createDataset } from "../data/datasets/registry.js";
 import type { Dataset } from "../data/types.js";
+import * as F from "../engine/functional.js";
+import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import { isRunFolder, type LoadedSr, type LoadedTask, loadSr, loadTask } from "../infer/sources.js";
 import "../models/index.js";
@@ -28,6 +30,13 @@ export type PipelineInput =
   | { kind: "hr" }
   | { kind: "interpolate"; mode: "bicubic" | "bilinear" }
   | { kind: "sr"; net: SrNetwork };
+
+/**
+ * The `interpolate` input: LR upsampled ×scale — bilinear with align_corners (SR4IR's L→T upsampler), bicubic
+ * without (its bicubic "SR net"). [N, 3, h, w] -> [N, 3, h·s, w·s].
+ */
+export const interpolateLr = (lr: Tensor, mode: "bicubic" | "bilinear", scale: number): Tensor =>
+  F.interpolate(lr, { size: [lr.size(2) * scale, lr.size(3) * scale], mode, alignCorners: mode === "bilinear" });
 
 export interface EvalPlan {
   /** Data, task, LR synthesis and evaluation options; `scale` is the evaluation scale. */

@@ -10,14 +10,13 @@ import { type Batch, collateFor } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
 import type { Target, Task } from "../data/types.js";
 import { noGrad } from "../engine/autograd.js";
-import * as F from "../engine/functional.js";
 import type { Tensor } from "../engine/tensor.js";
 import { lpipsFromConfig } from "../metrics/lpips.js";
 import { PRIMARY_METRIC } from "../report/settings.js";
 import { dataWorkers, evalDegradation, presets } from "../train/build.js";
 import { evaluatePipeline } from "../train/evaluate.js";
 import { flatEval } from "../train/trainer.js";
-import type { EvalPlan, PipelineInput } from "./plan.js";
+import { type EvalPlan, interpolateLr, type PipelineInput } from "./plan.js";
 import { DEFAULT_VIS_COUNT, Visualizer } from "./visualize.js";
 
 export interface EvalReport {
@@ -52,14 +51,8 @@ function inputFn(input: PipelineInput, cfg: RunConfig): (lr: Tensor, hr: Tensor)
     case "hr":
       return (_lr, hr) => hr.alias();
     case "interpolate":
-      // Bilinear uses align_corners true (SR4IR's L→T upsampler), bicubic false (its bicubic "SR net"). The output
-      // has the padded HR size; evaluatePipeline crops it back.
-      return (lr) =>
-        F.interpolate(lr, {
-          size: [lr.shape[2]! * cfg.scale, lr.shape[3]! * cfg.scale],
-          mode: input.mode,
-          alignCorners: input.mode === "bilinear",
-        });
+      // The output has the padded HR size; evaluatePipeline crops it back.
+      return (lr) => interpolateLr(lr, input.mode, cfg.scale);
     case "sr":
       return (lr) => noGrad(() => input.net.call(lr));
   }

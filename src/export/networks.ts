@@ -4,10 +4,9 @@
  * Output names follow docs/deploy.md: `sr`, `logits` (classification), `masks` (segmentation, per-class scores
  * [N, K, H, W] before argmax), `scores` and `boxes` (SSD, src/export/detection.ts; post-processing in JS).
  */
-import * as F from "../engine/functional.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
-import type { PipelineInput } from "../eval/plan.js";
+import { interpolateLr, type PipelineInput } from "../eval/plan.js";
 import type { DetectionSettings } from "../infer/detect_post.js";
 import type { LoadedTask } from "../infer/sources.js";
 import type { SegmenterOutput } from "../models/types.js";
@@ -37,16 +36,7 @@ function front(
     case "sr":
       return { fn: (lr) => input.net.call(lr), modules: [input.net as unknown as Module<never[], unknown>] };
     case "interpolate":
-      return {
-        // As tasksr eval: bilinear with align_corners (SR4IR's L→T), bicubic without.
-        fn: (lr) =>
-          F.interpolate(lr, {
-            size: [lr.size(2) * scale, lr.size(3) * scale],
-            mode: input.mode,
-            alignCorners: input.mode === "bilinear",
-          }),
-        modules: [],
-      };
+      return { fn: (lr) => interpolateLr(lr, input.mode, scale), modules: [] };
     case "hr":
       throw new TasksrError("E_CLI_ARG", `${where}: the task network of this run sees HR images; it has no SR part`);
   }
