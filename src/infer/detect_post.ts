@@ -80,7 +80,7 @@ export function ssdPostprocess(
     const keep: number[] = [];
     for (let a = 0; a < A; a++) if (scores[a * K + label]! > thresh) keep.push(a);
     keep.sort((p, q) => scores[q * K + label]! - scores[p * K + label]! || p - q);
-    for (const a of keep.slice(0, Math.min(s.topkCandidates, keep.length))) {
+    for (const a of keep.slice(0, s.topkCandidates)) {
       candBoxes.push(clipped[4 * a]!, clipped[4 * a + 1]!, clipped[4 * a + 2]!, clipped[4 * a + 3]!);
       candScores.push(scores[a * K + label]!);
       candLabels.push(label);
@@ -105,12 +105,16 @@ export function ssdPostprocess(
   } else {
     // Large inputs: one NMS per class, kept boxes merged by decreasing score (as the engine's).
     const byClass = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) byClass.set(candLabels[i]!, [...(byClass.get(candLabels[i]!) ?? []), i]);
+    for (let i = 0; i < n; i++) {
+      const members = byClass.get(candLabels[i]!);
+      if (members === undefined) byClass.set(candLabels[i]!, [i]);
+      else members.push(i);
+    }
     const all: number[] = [];
     for (const members of byClass.values()) for (const p of nms(b, sc, members, s.nmsThresh)) all.push(members[p]!);
     kept = all.sort((p, q) => sc[q]! - sc[p]! || p - q);
   }
-  kept = kept.slice(0, Math.min(s.detectionsPerImage, kept.length));
+  kept = kept.slice(0, s.detectionsPerImage);
   // Back to the input image's pixels (float32 ratios, as resizeBoxes).
   const rh = f(f(originalSize[0]) / f(H));
   const rw = f(f(originalSize[1]) / f(W));

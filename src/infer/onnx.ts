@@ -15,6 +15,7 @@
  */
 import type { Image } from "../data/io/image.js";
 import { TasksrError } from "../errors.js";
+import { roundHalfEven } from "../metrics/sr-protocol.js";
 import { checkTileOptions, type TileOptions, type TileRegion, tileRegions } from "./tiles.js";
 
 /** What tasksr needs of onnxruntime (node or web: both implement onnxruntime-common). */
@@ -34,11 +35,9 @@ export interface OrtLike {
   Tensor: new (type: "float32", data: Float32Array, dims: readonly number[]) => OrtTensorLike;
 }
 
-/** Round half to even and clamp to 8 bits, as the engine's tensorToImages (torch.round). */
+/** Round half to even and clamp to 8 bits, as the engine's tensorToImages (torch.round); ×255 in float32. */
 export function toByte(v: number): number {
-  const x = Math.fround(v * 255); // the engine multiplies in float32
-  let r = Math.round(x);
-  if (r - x === 0.5 && (r & 1) === 1) r -= 1; // Math.round rounds .5 up; ties go to the even neighbour
+  const r = roundHalfEven(Math.fround(v * 255));
   return r < 0 ? 0 : r > 255 ? 255 : r;
 }
 

@@ -103,51 +103,54 @@ const PALETTE = [
   [192, 128, 0],
 ];
 
-function drawColumn(canvas: HTMLCanvasElement, c: ColumnResult, overlay: boolean) {
+/** Per pixel, the class with the highest score of a segmentation output [K, H, W]. */
+function argmaxMask(c: ColumnResult): Uint16Array {
+  const k = c.outputDims[0]!;
+  const plane = c.width * c.height;
+  const mask = new Uint16Array(plane);
+  for (let i = 0; i < plane; i++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (c.output[j * plane + i]! > c.output[best * plane + i]!) best = j;
+    mask[i] = best;
+  }
+  return mask;
+}
+
+/** The SR image, with the segmentation mask blended over it where it is not background. */
+function drawColumn(canvas: HTMLCanvasElement, c: ColumnResult, mask: Uint16Array | undefined) {
   const { width: w, height: h } = c;
   canvas.width = w;
   canvas.height = h;
   const img = new ImageData(w, h);
   const plane = w * h;
-  const seg = manifest.task === "segmentation" && overlay;
-  const k = seg ? c.outputDims[0]! : 0;
   for (let i = 0; i < plane; i++) {
     let [r, g, b] = [toByte(c.sr[i]!), toByte(c.sr[plane + i]!), toByte(c.sr[2 * plane + i]!)];
-    if (seg) {
-      let best = 0;
-      for (let j = 1; j < k; j++) if (c.output[j * plane + i]! > c.output[best * plane + i]!) best = j;
-      if (best !== 0) {
-        const p = PALETTE[best % PALETTE.length]!;
-        [r, g, b] = [(r + p[0]!) >> 1, (g + p[1]!) >> 1, (b + p[2]!) >> 1];
-      }
+    const best = mask?.[i] ?? 0;
+    if (best !== 0) {
+      const p = PALETTE[best % PALETTE.length]!;
+      [r, g, b] = [(r + p[0]!) >> 1, (g + p[1]!) >> 1, (b + p[2]!) >> 1];
     }
     img.data.set([r, g, b, 255], i * 4);
   }
   canvas.getContext("2d")!.putImageData(img, 0, 0);
 }
 
-function answer(c: ColumnResult): string {
+function answer(c: ColumnResult, mask: Uint16Array | undefined): string {
   const names = manifest.classes;
-  if (manifest.task === "classification") {
+  if (mask === undefined) {
     const max = Math.max(...c.output);
     const e = Array.from(c.output, (v) => Math.exp(v - max));
     const sum = e.reduce((a, b) => a + b, 0);
     const best = e.indexOf(Math.max(...e));
     return `${names[best] ?? best} (${((100 * e[best]!) / sum).toFixed(1)} %)`;
   }
-  const k = c.outputDims[0]!;
-  const plane = c.width * c.height;
-  const counts = new Array<number>(k).fill(0);
-  for (let i = 0; i < plane; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (c.output[j * plane + i]! > c.output[best * plane + i]!) best = j;
-    counts[best]!++;
-  }
+  const counts = new Array<number>(c.outputDims[0]!).fill(0);
+  for (const best of mask) counts[best]!++;
   const found = counts
     .map((n, j) => [n, j] as const)
     .filter(([n, j]) => n > 0 && j !== 0)
     .sort((a, b) => b[0] - a[0])
-    .map(([n, j]) => `${names[j] ?? j} ${((100 * n) / plane).toFixed(0)} %`);
+    .map(([n, j]) => `${names[j] ?? j} ${((100 * n) / mask.length).toFixed(0)} %`);
   return found.length > 0 ? found.join(", ") : "background only";
 }
 
@@ -163,10 +166,11 @@ function show(columns: ColumnResult[], lr: { width: number; height: number; rgb:
   grid.append(figure(lrCanvas, `LR input (${lr.width}×${lr.height})`, ""));
   const overlay = $<HTMLInputElement>("overlay").checked;
   for (const c of columns) {
+    const mask = manifest.task === "segmentation" ? argmaxMask(c) : undefined;
     const canvas = document.createElement("canvas");
-    drawColumn(canvas, c, overlay);
+    drawColumn(canvas, c, overlay ? mask : undefined);
     const label = manifest.columns.find((m) => m.name === c.name)?.label ?? c.name;
-    grid.append(figure(canvas, `${label} ×${manifest.scale}`, `${answer(c)} · ${c.ms.toFixed(0)} ms`));
+    grid.append(figure(canvas, `${label} ×${manifest.scale}`, `${answer(c, mask)} · ${c.ms.toFixed(0)} ms`));
   }
 }
 
