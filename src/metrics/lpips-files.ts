@@ -3,12 +3,10 @@
  * with the user's weight files. Dataset value: the mean over images.
  */
 
-import { existsSync } from "node:fs";
 import { imagesToTensor } from "../data/degrade/image_tensor.js";
 import { noGrad } from "../engine/autograd.js";
 import { scope } from "../engine/scope.js";
-import { TasksrError } from "../errors.js";
-import { Lpips, type LpipsNet } from "./lpips.js";
+import { type LpipsNet, loadLpips } from "./lpips.js";
 import { pairImages, readPair } from "./sr-files.js";
 
 export interface LpipsFilesReport {
@@ -22,21 +20,10 @@ export async function evaluateLpipsFiles(
   hrPath: string,
   o: { net: LpipsNet; backbone: string; lin: string; scale?: number },
 ): Promise<LpipsFilesReport> {
-  for (const [flag, file] of [
-    ["--backbone", o.backbone],
-    ["--lin", o.lin],
-  ] as const) {
-    if (!existsSync(file)) {
-      throw new TasksrError(
-        "E_CLI_ARG",
-        `${flag} ${file} does not exist; LPIPS needs torchvision's ${o.net === "alex" ? "alexnet" : "vgg16"} weights ` +
-          `(--backbone) and the lpips package's weights/v0.1/${o.net}.pth (--lin); nothing is downloaded`,
-      );
-    }
-  }
-  const pairs = pairImages(srPath, hrPath);
-  const net = new Lpips(o.net).loadFiles(o.backbone, o.lin);
+  const files = { backbone: ["--backbone", o.backbone], lin: ["--lin", o.lin] } as const;
+  const net = loadLpips(o.net, files, "E_CLI_ARG");
   try {
+    const pairs = pairImages(srPath, hrPath);
     const images: LpipsFilesReport["images"] = [];
     for (const [name, srFile, hrFile] of pairs) {
       const { sr, hr, hrCropped } = await readPair(srFile, hrFile, { protocol: "sr4ir", scale: o.scale });

@@ -135,26 +135,16 @@ export class Lpips extends Module<[Tensor, Tensor], Tensor> {
    * from the lpips package's weights file; each must fill its part exactly.
    */
   loadFiles(backbone: string, lin: string): this {
-    const self = this as unknown as Module<never[], unknown>;
-    const r = loadWeights(self, backbone, { strict: false });
-    const bad = r.mismatched.map((m) => m.key);
-    if (bad.length > 0)
-      throw new TasksrError("E_STATE_DICT", `${backbone}: ${bad[0]} has another shape than ${this.net}'s`);
-    const missingFeatures = r.missing.filter((k) => k.startsWith("features."));
-    if (missingFeatures.length > 0) {
-      throw new TasksrError(
-        "E_STATE_DICT",
-        `${backbone}: not a torchvision ${this.net} file (missing ${missingFeatures[0]})`,
-      );
-    }
-    const l = loadWeights(self, lin, { strict: false });
-    if (l.mismatched.length > 0) {
-      throw new TasksrError("E_STATE_DICT", `${lin}: ${l.mismatched[0]!.key} has another shape than ${this.net}'s`);
-    }
-    const missingLin = l.missing.filter((k) => k.startsWith("lin"));
-    if (missingLin.length > 0) {
-      throw new TasksrError("E_STATE_DICT", `${lin}: not an lpips ${this.net}.pth (missing ${missingLin[0]})`);
-    }
+    const fill = (file: string, prefix: string, what: string) => {
+      const r = loadWeights(this as unknown as Module<never[], unknown>, file, { strict: false });
+      if (r.mismatched.length > 0) {
+        throw new TasksrError("E_STATE_DICT", `${file}: ${r.mismatched[0]!.key} has another shape than ${this.net}'s`);
+      }
+      const missing = r.missing.filter((k) => k.startsWith(prefix));
+      if (missing.length > 0) throw new TasksrError("E_STATE_DICT", `${file}: not ${what} (missing ${missing[0]})`);
+    };
+    fill(backbone, "features.", `a torchvision ${this.net} file`);
+    fill(lin, "lin", `an lpips ${this.net}.pth`);
     return this;
   }
 }
@@ -164,31 +154,44 @@ function unit(x: Tensor): Tensor {
   return x.div(x.square().sum([1], true).sqrt().add(1e-10));
 }
 
-/** The `eval.lpips` block of a run config: files resolved against `baseDir`, each checked before loading. */
+/**
+ * LPIPS from the user's two weight files on `device`; a missing file is one `code` error naming it by `label` (a
+ * command-line flag or a config field) and saying which file LPIPS needs. Nothing is left allocated on failure.
+ */
+export function loadLpips(
+  net: LpipsNet,
+  files: { backbone: readonly [label: string, path: string]; lin: readonly [label: string, path: string] },
+  code: "E_CLI_ARG" | "E_CONFIG",
+  device = "cpu",
+): Lpips {
+  for (const [label, file] of [files.backbone, files.lin]) {
+    if (!existsSync(file)) {
+      throw new TasksrError(
+        code,
+        `${label} ${file} does not exist; LPIPS needs torchvision's ${net === "alex" ? "alexnet" : "vgg16"} weights ` +
+          `and the lpips package's weights/v0.1/${net}.pth (nothing is downloaded)`,
+      );
+    }
+  }
+  const m = new Lpips(net);
+  try {
+    return m.loadFiles(files.backbone[1], files.lin[1]).to(device);
+  } catch (err) {
+    m.dispose();
+    throw err;
+  }
+}
+
+/** The `eval.lpips` block of a run config, its paths relative to `baseDir`. */
 export function lpipsFromConfig(
   c: { net: LpipsNet; backbone: string; lin: string },
   baseDir: string | undefined,
   device: string,
 ): Lpips {
   const path = (p: string) => (baseDir && !isAbsolute(p) ? join(baseDir, p) : p);
-  for (const [field, file] of [
-    ["backbone", path(c.backbone)],
-    ["lin", path(c.lin)],
-  ] as const) {
-    if (!existsSync(file)) {
-      throw new TasksrError(
-        "E_CONFIG",
-        `eval.lpips.${field}: ${file} does not exist (LPIPS needs torchvision's ${c.net === "alex" ? "alexnet" : "vgg16"} ` +
-          `weights and the lpips package's weights/v0.1/${c.net}.pth; nothing is downloaded)`,
-      );
-    }
-  }
-  const net = new Lpips(c.net);
-  try {
-    net.loadFiles(path(c.backbone), path(c.lin)).to(device);
-  } catch (err) {
-    net.dispose();
-    throw err;
-  }
-  return net;
+  const files = {
+    backbone: ["eval.lpips.backbone:", path(c.backbone)],
+    lin: ["eval.lpips.lin:", path(c.lin)],
+  } as const;
+  return loadLpips(c.net, files, "E_CONFIG", device);
 }
