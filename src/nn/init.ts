@@ -57,3 +57,15 @@ export function defaultBiasInit_(b: Tensor, weightShape: readonly number[], gene
   const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
   return b.uniform_(-bound, bound, generator);
 }
+
+/**
+ * trunc_normal_(t, mean, std, a, b): N(mean, std²) restricted to [a, b]. Draws are clamped rather than redrawn, which
+ * is the same distribution whenever [a, b] spans many standard deviations — as in every use here (std 0.02 within
+ * ±2, Swin/SwinIR's init), where no draw ever reaches a bound.
+ */
+export function truncNormal_(
+  t: Tensor,
+  o: { mean?: number; std?: number; a?: number; b?: number; generator?: Generator } = {},
+): Tensor {
+  return t.normal_(o.mean ?? 0, o.std ?? 1, o.generator).clamp_(o.a ?? -2, o.b ?? 2);
+}

@@ -23,13 +23,13 @@ export function randomizeNorms(net: Module<never[], unknown>, seed: number): voi
 }
 
 /**
- * Replays tools/fixtures/model_utils.py `fill_deterministic`: every floating state-dict entry, in sorted key order,
- * from one generator — weights N(0, 1/fan_in), biases and running means N(0, 0.2²), running variances and 1-D scales
- * U(0.5, 1.5).
+ * Replays tools/fixtures/model_utils.py `fill_deterministic`: every floating state-dict entry (or only the parameters,
+ * `paramsOnly`), in sorted key order, from one generator — weights N(0, 1/fan_in), biases and running means
+ * N(0, 0.2²), running variances and 1-D scales U(0.5, 1.5).
  */
-export function fillDeterministic(net: Module<never[], unknown>, seed: number): void {
+export function fillDeterministic(net: Module<never[], unknown>, seed: number, o: { paramsOnly?: boolean } = {}): void {
   const generator = new Generator(seed);
-  const sd = net.stateDict();
+  const sd = o.paramsOnly ? new Map(net.namedParameters()) : net.stateDict();
   noGrad(() =>
     scope(() => {
       for (const k of [...sd.keys()].sort()) {
