@@ -38,28 +38,37 @@ constexpr size_t kHugeRound = size_t{2} << 20;
 std::atomic<int64_t> g_allocated{0};
 std::atomic<int64_t> g_peak{0};
 
-// A run of pages in one mapping; neighbours in address order are linked so that freed runs coalesce.
+// A run of pages in one mapping (`mapping`: its serial number); neighbours in address order are linked so that freed
+// runs coalesce.
 struct Block {
   char* ptr;
   size_t size;
   bool free;
   Block* prev;
   Block* next;
+  size_t mapping;
 };
 
-struct BySizeThenAddress {
+// Among equal sizes, the older mapping first, then the lower address. Not the address alone: mmap places newer
+// mappings below older ones, so once a step has freed everything, whole free arenas tie on size and the newest —
+// whose pages the previous step touched least — would be taken first. A SwinIR-M step (3.4 GB of tensors, four
+// arenas) then touched every page of all four from its second step on (peak RSS 4.39 GB instead of 3.81).
+struct BySizeThenAge {
   bool operator()(const Block* a, const Block* b) const {
-    return a->size != b->size ? a->size < b->size : a->ptr < b->ptr;
+    if (a->size != b->size) return a->size < b->size;
+    if (a->mapping != b->mapping) return a->mapping < b->mapping;
+    return a->ptr < b->ptr;
   }
 };
 
-// Best fit (smallest free run that fits, lowest address among equals) with splitting and coalescing, the policy
-// of tcmalloc's page heap, over mappings that hold nothing but libtorch's large blocks.
+// Best fit (smallest free run that fits, the oldest and lowest among equals) with splitting and coalescing, the
+// policy of tcmalloc's page heap, over mappings that hold nothing but libtorch's large blocks. A step that repeats
+// the previous one's allocations from the same free state then places every block where it was.
 class LargeBlockPool {
  public:
   Block* acquire(size_t bytes) {
     std::lock_guard<std::mutex> lock(mu_);
-    Block probe{nullptr, bytes, true, nullptr, nullptr};
+    Block probe{nullptr, bytes, true, nullptr, nullptr, 0};
     auto it = free_.lower_bound(&probe);
     Block* b;
     if (it != free_.end()) {
@@ -69,7 +78,7 @@ class LargeBlockPool {
       b = map(bytes);
     }
     if (b->size - bytes >= kLargeBytes) {
-      auto* rest = new Block{b->ptr + bytes, b->size - bytes, true, b, b->next};
+      auto* rest = new Block{b->ptr + bytes, b->size - bytes, true, b, b->next, b->mapping};
       if (b->next != nullptr) b->next->prev = rest;
       b->next = rest;
       b->size = bytes;
@@ -128,11 +137,12 @@ class LargeBlockPool {
     TORCH_CHECK(p != MAP_FAILED, "tasksr CPU allocator: cannot map ", bytes, " bytes (out of memory)");
     mapped_ += size;
     freeBytes_ += size;
-    return new Block{static_cast<char*>(p), size, true, nullptr, nullptr};
+    return new Block{static_cast<char*>(p), size, true, nullptr, nullptr, mappings_++};
   }
 
   std::mutex mu_;
-  std::set<Block*, BySizeThenAddress> free_;
+  std::set<Block*, BySizeThenAge> free_;
+  size_t mappings_ = 0;
   size_t mapped_ = 0;
   size_t freeBytes_ = 0;
 };

@@ -9,6 +9,7 @@
  *   mobilenetv3 MobileNetV3-Large features at width 0.5 with the reduced tail (the light detectors' and
  *            segmenter's backbone: many small 1x1 and depthwise convs), batch 8 of 128x128, mean of the last map
  *            as the loss, SGD lr 0.01 momentum 0.9
+ *   swinir   SwinIR-M x4 (180 x 6x6 blocks, window 8, stochastic depth 0.1 on), batch 4 of 48x48 LR, L1, Adam lr 2e-4
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -24,7 +25,7 @@ import { buildArch } from "../models/registry.js";
 import "../models/index.js";
 import type { Module } from "../nn/module.js";
 
-export const BENCH_CONFIGS = ["edsr", "resnet18", "mobilenetv3"] as const;
+export const BENCH_CONFIGS = ["edsr", "resnet18", "mobilenetv3", "swinir"] as const;
 export type BenchConfig = (typeof BENCH_CONFIGS)[number];
 
 export interface WorkerResult {
@@ -49,12 +50,13 @@ export function benchWorker(config: BenchConfig, steps: number, warmup: number, 
   let x: Tensor;
   let y: Tensor;
   let loss: (out: Tensor, y: Tensor) => Tensor;
-  if (config === "edsr") {
-    net = buildArch("edsr-baseline", { scale: 4 }, "sr") as unknown as Module<[Tensor], Tensor>;
+  if (config === "edsr" || config === "swinir") {
+    const arch = config === "edsr" ? "edsr-baseline" : "swinir-m";
+    net = buildArch(arch, { scale: 4 }, "sr") as unknown as Module<[Tensor], Tensor>;
     net.to(dev);
     opt = new Adam(
       net.parameters().filter((p) => p.requiresGrad),
-      { lr: 1e-4 },
+      { lr: config === "edsr" ? 1e-4 : 2e-4 },
     );
     x = rand([4, 3, 48, 48], { device: dev });
     y = rand([4, 3, 192, 192], { device: dev });

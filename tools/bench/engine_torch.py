@@ -5,6 +5,8 @@ Usage: python3 engine_torch.py <config> <steps> <warmup> <threads>
           resnet18  torchvision resnet18 (batch 16 of 224x224, cross-entropy, SGD lr 0.1 momentum 0.9)
           mobilenetv3  torchvision mobilenet_v3_large(width_mult=0.5, reduced_tail=True).features (batch 8 of
                     128x128, mean of the output as the loss, SGD lr 0.01 momentum 0.9)
+          swinir SwinIR-M x4 (fixtures/swinir_ref.py: 180 x 6x6 blocks, window 8, stochastic depth 0.1; batch 4 of
+                    48x48 LR, L1, Adam lr 2e-4)
 Prints one JSON line: {"config", "s_per_step" (median), "steps", "peak_rss_mb", "torch": version}.
 Run by tasksr under the same allocator (tcmalloc) and thread count as the tasksr side.
 """
@@ -20,6 +22,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from edsr_ref import Edsr  # noqa: E402
+from swinir_ref import SwinIR  # noqa: E402
 
 
 def main():
@@ -29,6 +32,12 @@ def main():
     if config == "edsr":
         net = Edsr(scale=4, blocks=16, f=64)
         opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-4)
+        x = torch.rand(4, 3, 48, 48)
+        y = torch.rand(4, 3, 192, 192)
+        loss_fn = F.l1_loss
+    elif config == "swinir":
+        net = SwinIR(upscale=4)
+        opt = torch.optim.Adam(net.parameters(), lr=2e-4)
         x = torch.rand(4, 3, 48, 48)
         y = torch.rand(4, 3, 192, 192)
         loss_fn = F.l1_loss

@@ -20,9 +20,9 @@ export function registerBench(program: Command): Command {
   bench
     .command("engine")
     .description(
-      "train EDSR-baseline x4 and ResNet-18 steps with tasksr and with PyTorch (when installed); print s/step, ratio, peak RSS",
+      "train EDSR-baseline x4, ResNet-18, MobileNetV3 (and SwinIR-M x4) steps with tasksr and with PyTorch (when installed); print s/step, ratio, peak RSS",
     )
-    .option("--config <names>", "comma-separated: edsr,resnet18,mobilenetv3", "edsr,resnet18,mobilenetv3")
+    .option("--config <names>", "comma-separated: edsr,resnet18,mobilenetv3,swinir", "edsr,resnet18,mobilenetv3")
     .option("--steps <n>", "timed steps per process", "8")
     .option("--warmup <n>", "untimed steps per process", "2")
     .option("--rounds <n>", "alternating rounds (one tasksr and one PyTorch process each)", "3")
