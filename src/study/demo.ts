@@ -9,9 +9,15 @@ import { ensureSynthetic } from "../data/synthetic/index.js";
 import type { Task } from "../data/types.js";
 import { type Setting, type StudyConfig, StudyConfig as StudySchema } from "./schema.js";
 
+/** SR networks the demo can train from scratch on a CPU budget; each has the `residual` (over bicubic) option. */
+export const DEMO_SR_ARCHS = ["edsr-tiny", "dbpn-tiny", "swinir-tiny"] as const;
+export type DemoSrArch = (typeof DEMO_SR_ARCHS)[number];
+
 export interface DemoOptions {
   task: Task;
   scale: 2 | 4 | 8;
+  /** The SR network (default edsr-tiny), always as a residual over bicubic. */
+  srArch?: DemoSrArch;
   quick: boolean;
   device: string;
   /** Folder for the generated datasets. */
@@ -78,6 +84,7 @@ export async function demoStudy(
   o: DemoOptions,
 ): Promise<{ study: StudyConfig; datasetReused: boolean; root: string; description: string }> {
   const p = PRESETS[o.task];
+  const srArch = o.srArch ?? "edsr-tiny";
   const dataOptions = { ...p.data(o.quick), size: p.size, scale: o.scale, seed: 0 };
   const root = join(o.cache, `${o.task}-${p.size}px-x${o.scale}${o.quick ? "-quick" : ""}`);
   const ds = await ensureSynthetic(o.task, root, dataOptions);
@@ -95,7 +102,7 @@ export async function demoStudy(
       scale: o.scale,
       device: o.device,
       data: { train: ds.train, val: ds.val, transforms: { resize: p.size, crop: p.size } },
-      sr: { arch: "edsr-tiny", options: { residual: true } },
+      sr: { arch: srArch, options: { residual: true } },
       taskNet: { arch: p.taskNet, ...(p.taskOptions && { options: p.taskOptions }) },
       optim: { sr: { type: "adamw", lr: 1e-3 }, task: p.task },
       schedule: {
@@ -115,7 +122,7 @@ export async function demoStudy(
   const d = p.data(o.quick);
   const description =
     `Variant: ${o.task} x${o.scale}${o.quick ? " (--quick)" : ""}; synthetic data ${ds.root} ` +
-    `(${d.train} train / ${d.val} val images, ${p.size}x${p.size}); ${p.taskNet} and edsr-tiny (residual over ` +
+    `(${d.train} train / ${d.val} val images, ${p.size}x${p.size}); ${p.taskNet} and ${srArch} (residual over ` +
     `bicubic), ${epochs} epochs of batch ${p.batchSize} per setting.`;
   return { study, datasetReused: ds.reused, root: ds.root, description };
 }

@@ -1,5 +1,5 @@
 /**
- * `tasksr demo [--task t] [--scale s] [--quick] [--device d] [--out runs] [--seeds n]`: the main job on built-in
+ * `tasksr demo [--task t] [--scale s] [--sr net] [--quick] [--device d] [--out runs] [--seeds n]`: the main job on built-in
  * data. Generates (or reuses) a synthetic dataset, trains H→T, L→T, SR-FT, S→T, T→S and SR4IR with small networks,
  * and writes report.md/json, an image grid and a bar chart with both views (SR4IR's and TDSR's) into <out>/demo/,
  * printing the tables.
@@ -15,6 +15,7 @@ export function registerDemo(program: Command): void {
     .description("train and compare every setting on built-in synthetic data; writes runs/demo/report.md")
     .option("--task <task>", "classification, segmentation or detection", "classification")
     .option("--scale <s>", "SR scale: 2, 4 or 8", "4")
+    .option("--sr <arch>", "SR network, residual over bicubic: edsr-tiny, dbpn-tiny or swinir-tiny", "edsr-tiny")
     .option("--quick", "a smaller, shorter demo (1-4 minutes on 2 CPU cores)")
     .option("--device <device>", "cpu, cuda, cuda:N or auto", "auto")
     .option("--seeds <n>", "number of seeds per setting (mean ± std in the report)", "1")
@@ -26,6 +27,7 @@ export function registerDemo(program: Command): void {
       async (o: {
         task: string;
         scale: string;
+        sr: string;
         quick?: boolean;
         device: string;
         seeds: string;
@@ -47,12 +49,17 @@ export function registerDemo(program: Command): void {
         if (!Number.isInteger(seeds) || seeds < 1) {
           throw new TasksrError("E_CLI_ARG", `--seeds must be a positive integer, got "${o.seeds}"`);
         }
-        const { demoStudy } = await import("../../study/demo.js");
+        const { DEMO_SR_ARCHS, demoStudy } = await import("../../study/demo.js");
+        const srArch = DEMO_SR_ARCHS.find((a) => a === o.sr);
+        if (srArch === undefined) {
+          throw new TasksrError("E_CLI_ARG", `--sr must be one of ${DEMO_SR_ARCHS.join(", ")}, got "${o.sr}"`);
+        }
         const t0 = performance.now();
         console.log(`tasksr demo: preparing the synthetic ${task} dataset in ${o.cache}`);
         const demo = await demoStudy({
           task,
           scale,
+          srArch,
           quick: o.quick === true,
           device: o.device,
           cache: o.cache,

@@ -18,7 +18,10 @@
  * ```
  */
 import { z } from "zod";
+import { noGrad } from "../../engine/autograd.js";
 import { cat, tensor } from "../../engine/creation.js";
+import * as F from "../../engine/functional.js";
+import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { TasksrError } from "../../errors.js";
 import { LeakyReLU } from "../../nn/layers/activation.js";
@@ -59,6 +62,11 @@ export interface SwinIrOptions {
   resiConnection?: "1conv" | "3conv";
   /** Padding in eval mode: "test" (main_test_swinir.py, default) or "forward" (the network's own only). */
   evalPadding?: "test" | "forward";
+  /**
+   * Learn a residual over the bicubic upsampling of the input (default false, as the released weights): the last
+   * conv starts at zero, so a network trained from scratch on a CPU budget starts at bicubic, as edsr-tiny's option.
+   */
+  residual?: boolean;
 }
 
 const conv3x3 = (cin: number, cout: number) => new Conv2d(cin, cout, 3, { padding: 1 });
@@ -144,6 +152,7 @@ export class SwinIr extends SrModule {
   readonly windowSize: number;
   readonly imgRange: number;
   readonly evalPadding: "test" | "forward";
+  readonly residual: boolean;
   readonly #mean: readonly number[] = DIV2K_MEAN;
   readonly #shift: number;
 
@@ -196,6 +205,11 @@ export class SwinIr extends SrModule {
       this.upsample = this.module("upsample", new Sequential(conv3x3(dim, scale * scale * 3), new PixelShuffle(scale)));
       this.convLast = undefined;
     }
+    this.residual = o.residual ?? false;
+    if (this.residual) {
+      const last = this.convLast ?? (this.upsample.at(0) as Conv2d);
+      noGrad(() => scope(() => [last.weight.zero_(), last.bias!.zero_()]));
+    }
   }
 
   /** [N, 3, h, w] in [0, 1] -> [N, 3, h·s, w·s]; eval mode pads as evalPadding says (see the file comment). */
@@ -223,6 +237,8 @@ export class SwinIr extends SrModule {
     const up = this.convBeforeUpsample
       ? this.convLast!.call(this.upsample.call(this.convBeforeUpsample.call(body)))
       : this.upsample.call(body); // [N, 3, h·s, w·s]
+    // The mean cancels in a residual: bicubic(x) + output / range.
+    if (this.residual) return up.div(this.imgRange).add(F.interpolate(x, { scaleFactor: this.scale, mode: "bicubic" }));
     return up.div(this.imgRange).add(mean);
   }
 
@@ -285,6 +301,7 @@ defineArch({
     upsampler: z.enum(["pixelshuffle", "pixelshuffledirect"]).default("pixelshuffle"),
     resiConnection: z.enum(["1conv", "3conv"]).default("1conv"),
     evalPadding,
+    residual: z.boolean().default(false),
   }),
   build: (o) => new SwinIr(o),
 });
@@ -300,7 +317,8 @@ defineArch({
 defineArch({
   kind: "sr",
   name: "swinir-tiny",
-  description: "SwinIR with 2 groups × 2 blocks of 24 channels, window 8, one-conv upsampler, for CPU experiments",
-  schema: z.strictObject({ scale, evalPadding }),
+  description:
+    "SwinIR with 2 groups × 2 blocks of 24 channels, window 8, one-conv upsampler, for CPU experiments; option residual (over bicubic)",
+  schema: z.strictObject({ scale, evalPadding, residual: z.boolean().default(false) }),
   build: (o) => new SwinIr({ ...o, embedDim: 24, depths: [2, 2], numHeads: [3, 3], upsampler: "pixelshuffledirect" }),
 });
