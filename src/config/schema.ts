@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { degradeSchema } from "../data/degrade/pipeline.js";
+import { PixelLossName } from "../losses/pixel.js";
 import { FolderName } from "./name.js";
 
 const positive = z.number().positive();
@@ -64,7 +65,8 @@ export const ScheduleConfig = z.strictObject({
 });
 export type ScheduleConfig = z.output<typeof ScheduleConfig>;
 
-const PixelLoss = z.enum(["l1", "mse"]);
+/** A registered pixel loss (src/losses/pixel.ts): l1, mse, charbonnier, or a plug-in's. */
+const PixelLoss = PixelLossName;
 
 /** TDP loss: weighted L1 between task-net features of SR and HR (A6.2). */
 const Tdp = z.strictObject({

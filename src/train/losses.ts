@@ -1,21 +1,20 @@
 /** Losses shared by the recipes (methods.md A6). */
-import * as F from "../engine/functional.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
+import { getPixelLoss } from "../losses/pixel.js";
 
-/** Element-mean L1 or MSE between an SR batch and its HR batch. */
-export const pixelLoss = (kind: "l1" | "mse", sr: Tensor, hr: Tensor): Tensor =>
-  kind === "l1" ? F.l1Loss(sr, hr) : F.mseLoss(sr, hr);
+/** The named pixel loss (src/losses/pixel.ts) between an SR batch and its HR batch. */
+export const pixelLoss = (name: string, sr: Tensor, hr: Tensor): Tensor => getPixelLoss(name).fn(sr, hr);
 
 /**
- * Task-driven perceptual loss: weight * sum_k lambda_k * crit(F_k(SR), F_k(HR)) with element-mean L1/MSE per tap.
+ * Task-driven perceptual loss: weight * sum_k lambda_k * crit(F_k(SR), F_k(HR)), crit a pixel loss by name.
  * HR features must come without gradient; the gradient flows through the SR features only.
  */
 export function tdpLoss(
   sr: ReadonlyMap<string, Tensor>,
   hr: ReadonlyMap<string, Tensor>,
   taps: Readonly<Record<string, number>>,
-  criterion: "l1" | "mse",
+  criterion: string,
   weight: number,
 ): Tensor {
   let total: Tensor | undefined;

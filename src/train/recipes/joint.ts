@@ -7,7 +7,7 @@ import { backward } from "../stepper.js";
 import { srInference } from "./simple.js";
 import type { Recipe } from "./types.js";
 
-export function joint(o: { pixelLoss: "l1" | "mse"; pixelWeight: number; taskWeight: number }): Recipe {
+export function joint(o: { pixelLoss: string; pixelWeight: number; taskWeight: number }): Recipe {
   return {
     name: "joint",
     producesSr: true,

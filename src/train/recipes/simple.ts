@@ -50,7 +50,7 @@ export const lr2task: Recipe = {
   testInput: (_ctx, lr, batch) => upsampleLr(lr, batch.hr),
 };
 
-export const srFinetune = (kind: "l1" | "mse"): Recipe => ({
+export const srFinetune = (kind: string): Recipe => ({
   name: "sr-ft",
   producesSr: true,
   step(ctx, batch, lr) {

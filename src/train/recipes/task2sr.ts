@@ -10,7 +10,7 @@ import { stageAt } from "../schedule.js";
 import { srInference } from "./simple.js";
 import type { Recipe } from "./types.js";
 
-export function task2sr(o: { recLoss: "l1" | "mse"; stages: readonly LossStage[] }): Recipe {
+export function task2sr(o: { recLoss: string; stages: readonly LossStage[] }): Recipe {
   return {
     name: "task2sr",
     producesSr: true,
