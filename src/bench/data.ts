@@ -24,8 +24,8 @@ import { ensureSynthetic } from "../data/synthetic/index.js";
 import { type PresetOptions, presetFor } from "../data/transforms/presets.js";
 import type { Dataset, Target, Task } from "../data/types.js";
 import { TasksrError } from "../errors.js";
+import { findTorchPython } from "./child.js";
 import { ensureRealSizeTree } from "./data_trees.js";
-import { findTorchPython } from "./engine.js";
 
 export const DATA_BENCH_CONFIGS = [
   "classification",

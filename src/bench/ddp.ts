@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { loadSafetensors } from "../engine/safetensors.js";
 import { TasksrError } from "../errors.js";
-import { findTorchPython } from "./engine.js";
+import { findTorchPython, median } from "./child.js";
 
 const FMNIST = "/usr/share/datasets/fashion-mnist";
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
@@ -52,12 +52,6 @@ export interface DdpBenchResult {
   max_rel_weight_diff: number;
   torch: string | null;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** The run config at `batch` images per process; `images` (the training subset) must be the same in runs compared. */
 function config(batch: number, steps: number, warmup: number, images: number): Record<string, unknown> {

@@ -11,7 +11,6 @@
  *            as the loss, SGD lr 0.01 momentum 0.9
  *   swinir   SwinIR-M x4 (180 x 6x6 blocks, window 8, stochastic depth 0.1 on), batch 4 of 48x48 LR, L1, Adam lr 2e-4
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { manualSeed, rand, randint } from "../engine/creation.js";
@@ -24,6 +23,7 @@ import { TasksrError } from "../errors.js";
 import { buildArch } from "../models/registry.js";
 import "../models/index.js";
 import type { Module } from "../nn/module.js";
+import { findTorchPython, median, runJsonChild } from "./child.js";
 
 export const BENCH_CONFIGS = ["edsr", "resnet18", "mobilenetv3", "swinir"] as const;
 export type BenchConfig = (typeof BENCH_CONFIGS)[number];
@@ -34,12 +34,6 @@ export interface WorkerResult {
   steps: number;
   peak_rss_mb: number;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** Runs one config's training steps in this process (called in a fresh child process by runEngineBench). */
 export function benchWorker(config: BenchConfig, steps: number, warmup: number, device = "cpu"): WorkerResult {
@@ -110,36 +104,6 @@ export interface BenchRow {
   torch_rss_mb: number | null;
 }
 
-/** A Python interpreter that can import torch, or undefined. */
-export function findTorchPython(): string | undefined {
-  for (const py of [process.env.TASKSR_PYTHON, "/usr/bin/python3", "python3"]) {
-    if (!py) continue;
-    const r = spawnSync(py, ["-c", "import torch"], { stdio: "ignore" });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
-
-function runChild(cmd: string, args: string[], threads: number): WorkerResult {
-  // Children inherit this process's environment, including the allocator preloaded by the tasksr launcher, so
-  // both sides run under the same allocator; both get tasksr's OpenBLAS thread count (1 unless set).
-  const env = {
-    ...process.env,
-    TASKSR_THREADS: String(threads),
-    OMP_NUM_THREADS: String(threads),
-    OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? "1",
-  };
-  const r = spawnSync(cmd, args, { encoding: "utf8", env, maxBuffer: 1 << 24 });
-  const line = r.stdout
-    ?.trim()
-    .split("\n")
-    .findLast((l) => l.startsWith("{"));
-  if (r.status !== 0 || line === undefined) {
-    throw new TasksrError("E_CLI_ARG", `benchmark process failed: ${cmd} ${args.join(" ")}\n${r.stderr ?? ""}`);
-  }
-  return JSON.parse(line) as WorkerResult;
-}
-
 export interface EngineBenchOptions {
   configs: readonly BenchConfig[];
   steps: number;
@@ -174,9 +138,15 @@ export function runEngineBench(o: EngineBenchOptions): { rows: BenchRow[]; threa
         "--device",
         o.device,
       ];
-      ours.push(runChild(process.execPath, [launcher, ...args], threads));
+      ours.push(runJsonChild<WorkerResult>(process.execPath, [launcher, ...args], threads));
       if (python && existsSync(script)) {
-        torch.push(runChild(python, [script, config, String(o.steps), String(o.warmup), String(threads)], threads));
+        torch.push(
+          runJsonChild<WorkerResult>(
+            python,
+            [script, config, String(o.steps), String(o.warmup), String(threads)],
+            threads,
+          ),
+        );
       }
       const t = torch.at(-1);
       o.onRound?.(

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import test from "node:test";
-import { findTorchPython } from "../../src/bench/engine.js";
+import { findTorchPython } from "../../src/bench/child.js";
 import { tasksr } from "../support/cli.js";
 import { noDist } from "../support/dist.js";
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import test from "node:test";
 import { fileURLToPath } from "node:url";
-import { findTorchPython } from "../../src/bench/engine.js";
+import { findTorchPython } from "../../src/bench/child.js";
 import { freePort } from "../../src/dist/launch.js";
 import { noGrad } from "../../src/engine/autograd.js";
 import { manualSeed, randn } from "../../src/engine/creation.js";

@@ -71,6 +71,44 @@ export function registerBench(program: Command): Command {
       }
     });
   bench
+    .command("dispatch")
+    .description(
+      "per-op cost of small ops (add, mul, relu, view, narrow, index, 1x1 conv, cat): tasksr vs PyTorch eager, one thread",
+    )
+    .option("--rounds <n>", "alternating rounds (one tasksr and one PyTorch process each)", "3")
+    .option("--iters <n>", "ops per timed loop", "20000")
+    .option("--repeats <n>", "timed loops per op and process (plus one warm-up)", "5")
+    .option("--no-torch", "skip the PyTorch side")
+    .option("--json", "print one JSON object")
+    .option("--worker", "internal: time every op in this process and print JSON")
+    .action(async (o) => {
+      const { dispatchWorker, runDispatchBench } = await import("../../bench/dispatch.js");
+      const iters = int("--iters", o.iters, 1);
+      const repeats = int("--repeats", o.repeats, 1);
+      if (o.worker) {
+        console.log(JSON.stringify(dispatchWorker(iters, repeats)));
+        return;
+      }
+      const res = runDispatchBench({
+        rounds: int("--rounds", o.rounds, 1),
+        iters,
+        repeats,
+        noTorch: o.torch === false,
+        onRound: o.json ? undefined : (m) => console.error(m),
+      });
+      if (o.json) {
+        console.log(JSON.stringify({ python: res.python ?? null, geomean: res.geomean, ops: res.ops }));
+        return;
+      }
+      const f = (v: number | null, d: number) => (v === null ? "-" : v.toFixed(d));
+      console.log(`PyTorch: ${res.python ?? "not installed (tasksr side only)"}; one thread`);
+      console.log("| op | tasksr µs | PyTorch µs | ratio |");
+      console.log("|---|---|---|---|");
+      for (const r of res.ops)
+        console.log(`| ${r.name} | ${f(r.ours_us, 2)} | ${f(r.torch_us, 2)} | ${f(r.ratio, 2)} |`);
+      console.log(`geometric mean of the ratios: ${f(res.geomean, 3)}`);
+    });
+  bench
     .command("data")
     .description(
       "images/s of each task's training input pipeline (decode, train transforms, collate, worker threads) against PyTorch's DataLoader with the same ops and workers",
