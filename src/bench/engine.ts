@@ -19,7 +19,6 @@ import { Adam, type Optimizer, SGD } from "../engine/optim.js";
 import { scope } from "../engine/scope.js";
 import { getNumThreads, resolveDevice, synchronize } from "../engine/system.js";
 import type { Tensor } from "../engine/tensor.js";
-import { TasksrError } from "../errors.js";
 import { buildArch } from "../models/registry.js";
 import "../models/index.js";
 import type { Module } from "../nn/module.js";
@@ -46,7 +45,7 @@ export function benchWorker(config: BenchConfig, steps: number, warmup: number, 
   let loss: (out: Tensor, y: Tensor) => Tensor;
   if (config === "edsr" || config === "swinir") {
     const arch = config === "edsr" ? "edsr-baseline" : "swinir-m";
-    net = buildArch(arch, { scale: 4 }, "sr") as unknown as Module<[Tensor], Tensor>;
+    net = buildArch(arch, { scale: 4 }, "sr");
     net.to(dev);
     opt = new Adam(
       net.parameters().filter((p) => p.requiresGrad),
@@ -56,17 +55,14 @@ export function benchWorker(config: BenchConfig, steps: number, warmup: number, 
     y = rand([4, 3, 192, 192], { device: dev });
     loss = (o, t) => F.l1Loss(o, t);
   } else if (config === "mobilenetv3") {
-    net = buildArch("mobilenet-v3-large", { widthMult: 0.5, reducedTail: true }, "backbone") as unknown as Module<
-      [Tensor],
-      Tensor
-    >;
+    net = buildArch("mobilenet-v3-large", { widthMult: 0.5, reducedTail: true }, "backbone");
     net.to(dev);
     opt = new SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
     x = rand([8, 3, 128, 128], { device: dev });
     y = rand([1], { device: dev });
     loss = (o) => o.mean();
   } else {
-    net = buildArch("resnet18", { numClasses: 1000 }, "task.classification") as unknown as Module<[Tensor], Tensor>;
+    net = buildArch("resnet18", { numClasses: 1000 }, "task.classification");
     net.to(dev);
     opt = new SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
     x = rand([16, 3, 224, 224], { device: dev });

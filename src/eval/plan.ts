@@ -146,7 +146,7 @@ export async function planFromConfig(
     loadNetWeights(adapter.net, cfg.taskNet, "taskNet", baseDir);
     adapter.net.to(o.device).requiresGrad_(false).eval();
     if (RECIPE_NETS[cfg.recipe.name].usesSr && cfg.sr) {
-      sr = buildArch(cfg.sr.arch, { scale: cfg.scale, ...cfg.sr.options }, "sr") as unknown as SrNetwork;
+      sr = buildArch(cfg.sr.arch, { scale: cfg.scale, ...cfg.sr.options }, "sr");
       loadNetWeights(sr, cfg.sr, "sr", baseDir);
       sr.to(o.device).requiresGrad_(false).eval();
     }

@@ -4,23 +4,35 @@
  * Unknown names fail listing the known ones; duplicate names fail at definition.
  */
 import type { z } from "zod";
+import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import type { Module } from "../nn/module.js";
+import type { Detector } from "./detection/types.js";
+import type { ClassifierOutput, SegmenterOutput, SrNetwork, TaskNetwork } from "./types.js";
 
-export type ArchKind = "sr" | "task.classification" | "task.segmentation" | "task.detection" | "backbone";
+/** What a built network of each kind is: `buildArch(name, options, kind)` returns this type, checked at definition. */
+export interface ArchNetworks {
+  sr: SrNetwork;
+  "task.classification": TaskNetwork<ClassifierOutput>;
+  "task.segmentation": TaskNetwork<SegmenterOutput>;
+  "task.detection": Detector;
+  backbone: Module<[Tensor], Tensor>;
+}
+export type ArchKind = keyof ArchNetworks;
 
-export interface ArchEntry<S extends z.ZodType = z.ZodType> {
-  kind: ArchKind;
+export interface ArchEntry<K extends ArchKind = ArchKind, S extends z.ZodType = z.ZodType> {
+  kind: K;
   name: string;
   description: string;
   schema: S;
-  build: (options: z.output<S>) => Module<never[], unknown>;
+  build: (options: z.output<S>) => ArchNetworks[K];
 }
 
 const registry = new Map<string, ArchEntry>();
 
-export function defineArch<S extends z.ZodType>(entry: ArchEntry<S>): void {
+export function defineArch<K extends ArchKind, S extends z.ZodType>(entry: ArchEntry<K, S>): void {
   if (registry.has(entry.name)) throw new TasksrError("E_CONFIG", `architecture "${entry.name}" is defined twice`);
+  // Stored without its option type: buildArch validates options with the entry's own schema first.
   registry.set(entry.name, entry as unknown as ArchEntry);
 }
 
@@ -42,8 +54,13 @@ export function listArchs(kind?: ArchKind): ArchEntry[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Validates `options` with the architecture's schema (errors name the field) and builds the network. */
-export function buildArch(name: string, options: unknown = {}, kind?: ArchKind): Module<never[], unknown> {
+/**
+ * Validates `options` with the architecture's schema (errors name the field) and builds the network; with `kind`, the
+ * name must be of that kind and the result has its type.
+ */
+export function buildArch<K extends ArchKind>(name: string, options: unknown, kind: K): ArchNetworks[K];
+export function buildArch(name: string, options?: unknown): ArchNetworks[ArchKind];
+export function buildArch(name: string, options: unknown = {}, kind?: ArchKind): ArchNetworks[ArchKind] {
   const e = getArch(name, kind);
   const parsed = e.schema.safeParse(options);
   if (!parsed.success) {

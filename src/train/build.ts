@@ -25,9 +25,8 @@ import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import "../models/index.js";
 import { lpipsFromConfig } from "../metrics/lpips.js";
-import type { Detector } from "../models/detection/types.js";
 import { buildArch } from "../models/registry.js";
-import type { SegmenterOutput, SrNetwork, TaskNetwork } from "../models/types.js";
+import type { SrNetwork } from "../models/types.js";
 import { convertSyncBatchNorm } from "../nn/layers/norm.js";
 import type { Module } from "../nn/module.js";
 import { loadWeights } from "../nn/weights.js";
@@ -107,25 +106,13 @@ export function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
   const opts = { numClasses, ...cfg.taskNet.options };
   switch (cfg.task) {
     case "classification":
-      return classificationAdapter(
-        buildArch(cfg.taskNet.arch, opts, "task.classification") as unknown as TaskNetwork<Tensor>,
-        {
-          numClasses,
-        },
-      );
+      return classificationAdapter(buildArch(cfg.taskNet.arch, opts, "task.classification"), { numClasses });
     case "segmentation":
-      return segmentationAdapter(
-        buildArch(cfg.taskNet.arch, opts, "task.segmentation") as unknown as TaskNetwork<SegmenterOutput>,
-        { numClasses },
-      );
+      return segmentationAdapter(buildArch(cfg.taskNet.arch, opts, "task.segmentation"), { numClasses });
     case "detection":
       // Detectors count the background: K dataset classes -> K + 1 outputs (label 0 = background).
       return detectionAdapter(
-        buildArch(
-          cfg.taskNet.arch,
-          { numClasses: numClasses + 1, ...cfg.taskNet.options },
-          "task.detection",
-        ) as unknown as Detector,
+        buildArch(cfg.taskNet.arch, { numClasses: numClasses + 1, ...cfg.taskNet.options }, "task.detection"),
         { numClasses },
       );
   }
@@ -312,7 +299,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
   const nets = RECIPE_NETS[cfg.recipe.name];
   let sr: SrNetwork | undefined;
   if (nets.usesSr && cfg.sr) {
-    sr = buildArch(cfg.sr.arch, { scale: cfg.scale, ...cfg.sr.options }, "sr") as unknown as SrNetwork;
+    sr = buildArch(cfg.sr.arch, { scale: cfg.scale, ...cfg.sr.options }, "sr");
     loadNetWeights(sr, cfg.sr, "sr", o.baseDir);
     sr.to(device);
     if (!nets.trainsSr) sr.requiresGrad_(false).eval();
