@@ -362,6 +362,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     cqmixGenerator,
     generators: { cqmix: cqmixGenerator, degrade: degradation.generator },
     batchesPerEpoch,
+    itersPerEpoch,
     evaluateTask: cfg.recipe.name !== "sr-ft" || cfg.taskNet.weights !== undefined,
     group,
     ...(lpips ? { lpips } : {}),

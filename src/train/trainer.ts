@@ -50,6 +50,8 @@ export interface RunParts {
   generators: Record<string, Generator>;
   /** Batches consumed per epoch (the loader length, possibly capped). */
   batchesPerEpoch: number;
+  /** Optimizer steps per epoch: batchesPerEpoch / train.gradAccum, rounded down (computed once, by buildRun). */
+  itersPerEpoch: number;
   /** Whether the evaluation includes the task metric (SR-FT without a trained task net reports quality only). */
   evaluateTask: boolean;
   /** Distributed training (world > 1): this process's group. */
@@ -126,7 +128,7 @@ function recipeContext(p: RunParts, iteration: number, epoch: number): RecipeCon
     cqmixGenerator: p.cqmixGenerator,
     iteration,
     epoch,
-    itersPerEpoch: Math.floor(p.batchesPerEpoch / p.cfg.train.gradAccum),
+    itersPerEpoch: p.itersPerEpoch,
     shard: p.group && { rank: p.group.rank, world: p.group.world },
     autocast: <T>(fn: () => T): T =>
       amp === "off" ? fn() : autocast(deviceType, amp === "bf16" ? "bfloat16" : "float16", fn),
@@ -153,7 +155,7 @@ export async function runTraining(p: RunParts, o: TrainOptions): Promise<TrainRe
   const parts = checkpointParts(p);
   const accum = cfg.train.gradAccum;
   const world = g?.world ?? 1;
-  const itersPerEpoch = Math.floor(p.batchesPerEpoch / accum);
+  const itersPerEpoch = p.itersPerEpoch;
   if (itersPerEpoch < 1) {
     throw new TasksrError(
       "E_CONFIG",
