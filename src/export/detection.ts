@@ -12,12 +12,13 @@ import * as F from "../engine/functional.js";
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import type { DetectionSettings } from "../infer/detect_post.js";
+import type { BoxCoder } from "../models/boxes/coder.js";
 import { Ssd } from "../models/detection/ssd.js";
 
-/** `decode` of BoxCoder for a batch: codes [N, A, 4] against default boxes [A, 4] -> [N, A, 4] (same ops per box). */
-function decodeBatch(ssd: Ssd, codes: Tensor, anchors: Tensor): Tensor {
-  const [wx, wy, ww, wh] = ssd.boxCoder.weights;
-  const clip = ssd.boxCoder.bboxXformClip;
+/** BoxCoder.decode for a batch (SSD and the R-CNN RPN): codes [N, A, 4] against anchors [A, 4] -> [N, A, 4] (the same ops per box). */
+export function decodeBatch(coder: BoxCoder, codes: Tensor, anchors: Tensor): Tensor {
+  const [wx, wy, ww, wh] = coder.weights;
+  const clip = coder.bboxXformClip;
   const col = (t: Tensor, i: number) => t.select(-1, i);
   const rw = col(anchors, 2).sub(col(anchors, 0)); // [A]
   const rh = col(anchors, 3).sub(col(anchors, 1));
@@ -38,10 +39,7 @@ export function ssdGraph(
   arch: string,
 ): { forward: (x: Tensor) => Record<string, Tensor>; settings: DetectionSettings } {
   if (!(net instanceof Ssd)) {
-    throw new TasksrError(
-      "E_EXPORT",
-      `${arch}: only SSD detectors are exported (Faster R-CNN's second stage runs on proposals chosen by NMS inside the network)`,
-    );
+    throw new TasksrError("E_EXPORT", `${arch}: not an exportable detector (SSD, or Faster R-CNN as two graphs)`);
   }
   const resize = net.transform.o.resize;
   if (resize.kind === "minMax") {
@@ -67,7 +65,7 @@ export function ssdGraph(
       features.map((f) => [f.size(2), f.size(3)] as const),
       batch.images.device,
     );
-    return { scores: F.softmax(head.clsLogits, -1), boxes: decodeBatch(net, head.bboxRegression, anchors) };
+    return { scores: F.softmax(head.clsLogits, -1), boxes: decodeBatch(net.boxCoder, head.bboxRegression, anchors) };
   };
   return { forward, settings };
 }

@@ -2,16 +2,20 @@
  * The exportable parts of a pipeline: `sr` (LR -> SR image), `task` (image -> task output) and `sr+task` (one graph
  * from LR to the task output, exactly what `tasksr eval` runs: the SR output goes to the task network unclamped).
  * Output names follow docs/deploy.md: `sr`, `logits` (classification), `masks` (segmentation, per-class scores
- * [N, K, H, W] before argmax), `scores` and `boxes` (SSD, src/export/detection.ts; post-processing in JS).
+ * [N, K, H, W] before argmax), `scores` and `boxes` (SSD, src/export/detection.ts; post-processing in JS). A Faster
+ * R-CNN is two graphs with JS between them (src/export/rcnn.ts): `forward` is its stage 1, `rcnn` holds stage 2.
  */
 import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import { interpolateLr, type PipelineInput } from "../eval/plan.js";
 import type { DetectionSettings } from "../infer/detect_post.js";
 import type { LoadedTask } from "../infer/sources.js";
+import { FasterRcnn } from "../models/detection/faster_rcnn.js";
+import type { Detection, DetectorOutput } from "../models/detection/types.js";
 import type { SegmenterOutput } from "../models/types.js";
 import type { Module } from "../nn/module.js";
 import { ssdGraph } from "./detection.js";
+import { type RcnnGraphs, rcnnGraphs } from "./rcnn.js";
 
 export const EXPORT_PARTS = ["sr", "task", "sr+task"] as const;
 export type ExportPart = (typeof EXPORT_PARTS)[number];
@@ -24,6 +28,8 @@ export interface ExportGraph {
   detection?: DetectionSettings;
   /** The networks whose parameters the graph reads (for initializer names). */
   modules: Module<never[], unknown>[];
+  /** A Faster R-CNN: its stage 2 and JS settings, and the engine's eval-mode detections from `lr` (for the check). */
+  rcnn?: { graphs: RcnnGraphs; detect: (lr: Tensor) => Detection[] };
 }
 
 /** LR -> the image the task sees, for the SR front of a pipeline (an SR net, or the L→T interpolation). */
@@ -46,6 +52,7 @@ function taskForward(task: LoadedTask): {
   fn: (x: Tensor) => Tensor | Record<string, Tensor>;
   output: ExportGraph["output"];
   detection?: DetectionSettings;
+  rcnn?: RcnnGraphs;
 } {
   const net = task.adapter.net as unknown as Module<[Tensor], unknown>;
   switch (task.adapter.task) {
@@ -54,6 +61,10 @@ function taskForward(task: LoadedTask): {
     case "segmentation":
       return { fn: (x) => (net.call(x) as SegmenterOutput).out, output: "masks" };
     case "detection": {
+      if (net instanceof FasterRcnn) {
+        const graphs = rcnnGraphs(net);
+        return { fn: graphs.stage1, output: "detections", rcnn: graphs };
+      }
       const g = ssdGraph(net, task.arch);
       return { fn: g.forward, output: "detections", detection: g.settings };
     }
@@ -77,12 +88,18 @@ export function exportGraph(
   const t = taskForward(task);
   const taskModules = [task.adapter.net];
   const detection = t.detection === undefined ? {} : { detection: t.detection };
-  if (part === "task") return { forward: t.fn, output: t.output, modules: taskModules, ...detection };
+  const detector = task.adapter.net as unknown as Module<[Tensor], DetectorOutput>;
+  const rcnn = (pre: (lr: Tensor) => Tensor) =>
+    t.rcnn === undefined ? {} : { rcnn: { graphs: t.rcnn, detect: (lr: Tensor) => detector.call(pre(lr)).detections } };
+  if (part === "task") {
+    return { forward: t.fn, output: t.output, modules: taskModules, ...detection, ...rcnn((x) => x) };
+  }
   const f = front(need(o.input, "an SR network"), o.scale, o.where);
   return {
     forward: (lr) => t.fn(f.fn(lr)),
     output: t.output,
     modules: [...f.modules, ...taskModules],
     ...detection,
+    ...rcnn(f.fn),
   };
 }

@@ -16,7 +16,7 @@ import { TasksrError } from "../errors.js";
 import { type Affine, fitAffine, formatAffine, isRef, resolveDynamic, type SymArg, traceSizes } from "./dynamic.js";
 import { attr, GraphBuilder, ONNX_DTYPE } from "./graph.js";
 import { EMITTERS } from "./ops.js";
-import { type ConstCache, createConstCache, type Trace, traceForward } from "./trace.js";
+import { type ConstCache, createConstCache, type Trace, traceGraph } from "./trace.js";
 
 const { onnx } = onnxProto;
 
@@ -39,6 +39,22 @@ export interface ExportOptions {
   graphName?: string;
 }
 
+/** One graph input: its name, element type and dims (numbers, or names of dynamic dims). */
+export interface InputSpec {
+  readonly name: string;
+  readonly dtype: "float32" | "int64";
+  readonly dims: readonly (number | string)[];
+}
+
+/**
+ * The inputs of a graph with several (exportGraphOnnx): their specs in order, and the sample inputs of each of the
+ * five traces. Affine sizes refer to the first input's [N, ·, h, w], which `sample` makes of size `size` [N, h, w].
+ */
+export interface GraphInputs {
+  readonly specs: readonly InputSpec[];
+  sample(size: readonly [number, number, number], trace: number): Record<string, Tensor>;
+}
+
 export interface ExportResult {
   bytes: Uint8Array;
   /** Number of ONNX nodes and of initializers, for the command's summary. */
@@ -48,37 +64,62 @@ export interface ExportResult {
   outputs: Record<string, (number | string)[]>;
 }
 
-function traceAll(forward: (x: Tensor) => Tensor | Record<string, Tensor>, o: ExportOptions, cache: ConstCache) {
+function traceAll(
+  forward: (xs: Record<string, Tensor>) => Tensor | Record<string, Tensor>,
+  inputs: GraphInputs,
+  o: ExportOptions,
+  cache: ConstCache,
+) {
   const [h0, w0] = o.sampleSize ?? [64, 72];
   const sizes = traceSizes(h0, w0);
-  const traces: Trace[] = sizes.map(([n, h, w]) =>
+  const traces: Trace[] = sizes.map((size, k) =>
     noGrad(() =>
       scope(() => {
         manualSeed(0);
-        return traceForward(forward, rand([n, 3, h, w]), o.output, cache);
+        return traceGraph(forward, inputs.sample(size, k), o.output, cache);
       }),
     ),
   );
   return { traces, sizes };
 }
 
+/** The one input of exportOnnx: `lr` [N, 3, h, w]. */
+const LR_INPUT: GraphInputs = {
+  specs: [{ name: "lr", dtype: "float32", dims: ["N", 3, "h", "w"] }],
+  sample: ([n, h, w]) => ({ lr: rand([n, 3, h, w]) }),
+};
+
 /** Exports `forward` (a network in eval mode) as an ONNX model. */
 export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tensor>, o: ExportOptions): ExportResult {
+  return exportGraphOnnx((xs) => forward(xs.lr!), LR_INPUT, o);
+}
+
+/** Exports a forward of several named inputs (`inputs`) as an ONNX model. */
+export function exportGraphOnnx(
+  forward: (xs: Record<string, Tensor>) => Tensor | Record<string, Tensor>,
+  inputs: GraphInputs,
+  o: ExportOptions,
+): ExportResult {
   const opset = o.opset ?? 17;
   if (!OPSETS.includes(opset as (typeof OPSETS)[number])) {
     throw new TasksrError("E_CLI_ARG", `--opset must be one of ${OPSETS.join(", ")}, got ${opset}`);
   }
   const cache = createConstCache(o.named);
-  const { traces, sizes } = traceAll(forward, o, cache);
+  const { traces, sizes } = traceAll(forward, inputs, o, cache);
   const ops = resolveDynamic(traces, sizes);
   const t0 = traces[0]!;
 
   const floatType = o.fp16 === true ? "float16" : "float32";
-  // Values are v<id>; the input is `lr` (or its cast to half).
+  // Values are v<id>; an input is its name (a float one cast to half in an fp16 graph).
   const names = new Map<number, string>();
   const valueName = (id: number) => names.get(id) ?? `v${id}`;
-  const b = new GraphBuilder(opset, floatType, "lr", valueName);
-  names.set(t0.input, floatType === "float16" ? b.op("Cast", ["lr"], [attr.i("to", ONNX_DTYPE.float16!)]) : "lr");
+  const b = new GraphBuilder(opset, floatType, inputs.specs[0]!.name, valueName);
+  for (const spec of inputs.specs) {
+    const id = t0.inputs.get(spec.name);
+    if (id === undefined) throw new TasksrError("E_EXPORT", `the sample inputs have no "${spec.name}"`);
+    const half = floatType === "float16" && spec.dtype === "float32";
+    names.set(id, half ? b.op("Cast", [spec.name], [attr.i("to", ONNX_DTYPE.float16!)]) : spec.name);
+  }
   const added = new Set<number>();
   const nameOf = (a: SymArg): string => {
     if (!isRef(a)) throw new TasksrError("E_EXPORT", `expected a tensor argument, got ${JSON.stringify(a)}`);
@@ -141,14 +182,7 @@ export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tenso
       name: o.graphName ?? "tasksr",
       node: b.nodes,
       initializer: b.initializers,
-      input: [
-        valueInfo("lr", [
-          { dim: { c: 0, n: 1, h: 0, w: 0 } },
-          3,
-          { dim: { c: 0, n: 0, h: 1, w: 0 } },
-          { dim: { c: 0, n: 0, h: 0, w: 1 } },
-        ]),
-      ],
+      input: inputs.specs.map((spec) => valueInfo(spec.name, spec.dims, spec.dtype)),
       output: outputs,
     },
     metadataProps: Object.entries(o.metadata ?? {}).map(([key, value]) => ({ key, value })),
@@ -157,12 +191,16 @@ export function exportOnnx(forward: (x: Tensor) => Tensor | Record<string, Tenso
   return { bytes, nodes: b.nodes.length, initializers: b.initializers.length, outputs: outputDims };
 }
 
-function valueInfo(name: string, dims: readonly (number | string | { dim: Affine })[]) {
+function valueInfo(
+  name: string,
+  dims: readonly (number | string | { dim: Affine })[],
+  dtype: "float32" | "int64" = "float32",
+) {
   return {
     name,
     type: {
       tensorType: {
-        elemType: ONNX_DTYPE.float32,
+        elemType: ONNX_DTYPE[dtype],
         shape: {
           dim: dims.map((d) =>
             typeof d === "number" ? { dimValue: d } : { dimParam: typeof d === "string" ? d : formatAffine(d.dim) },

@@ -164,7 +164,145 @@ function convAttrs(what: string, stride: SymArg, padding: SymArg, dilation: SymA
   ];
 }
 
+const T_FLOAT = ONNX_DTYPE.float32!;
+const T_DOUBLE = ONNX_DTYPE.float64!;
+const T_INT64 = ONNX_DTYPE.int64!;
+
+/**
+ * The R-CNN transform (src/export/rcnn.ts `rcnnTransformOp`): normalise, resize so the short side is minSize unless
+ * the long side would pass maxSize, zero-pad to a multiple of sizeDivisible — torchvision's arithmetic: the scale
+ * min(minSize / short, maxSize / long) in float32 (division of float32 operands, so the same rounding), the size
+ * floor(side · scale) in double; Resize at that size is the engine's bilinear interpolate, Pad its F.pad. At a
+ * size the engine does not resize or pad, Resize is exact (weights 1 and 0) and the pads are 0.
+ */
+function rcnnTransform(c: EmitContext, [ts, minSize, maxSize, divisible, mean, std]: readonly SymArg[]) {
+  const b = c.b;
+  const x = (ts as readonly SymArg[])[0]!;
+  const dt = b.graphDtype(c.info(x).dtype);
+  const m = b.constant(staticNums(mean!, "mean"), dt, [1, 3, 1, 1]);
+  const s = b.constant(staticNums(std!, "std"), dt, [1, 3, 1, 1]);
+  const norm = b.op("Div", [b.op("Sub", [c.name(x), m]), s]);
+  const shape = b.shapeOf(c.name(x));
+  const hw = b.op("Slice", [shape, b.constant([2], "int64"), b.constant([4], "int64")]); // int64 [2]
+  const hwF = b.op("Cast", [hw], [attr.i("to", T_FLOAT)]);
+  const [hF, wF] = [0, 1].map((i) => b.op("Gather", [hwF, b.constant([i], "int64")], [attr.i("axis", 0)]));
+  const short = b.op("Min", [hF!, wF!]);
+  const long = b.op("Max", [hF!, wF!]);
+  const scale = b.op("Min", [
+    b.op("Div", [b.constant([staticNum(minSize!, "minSize")], "float32"), short]),
+    b.op("Div", [b.constant([staticNum(maxSize!, "maxSize")], "float32"), long]),
+  ]); // float32 [1]
+  const hwD = b.op("Cast", [hw], [attr.i("to", T_DOUBLE)]);
+  const scaled = b.op("Mul", [hwD, b.op("Cast", [scale], [attr.i("to", T_DOUBLE)])]);
+  const size = b.op("Cast", [b.op("Floor", [scaled])], [attr.i("to", T_INT64)]); // int64 [2]
+  const nc = b.op("Slice", [shape, b.constant([0], "int64"), b.constant([2], "int64")]);
+  const sizes = b.op("Concat", [nc, size], [attr.i("axis", 0)]);
+  const resized = b.op(
+    "Resize",
+    [norm, "", "", sizes],
+    [attr.s("mode", "linear"), attr.s("coordinate_transformation_mode", "pytorch_half_pixel")],
+  );
+  const d = staticNum(divisible!, "sizeDivisible");
+  // ceil(size / d) · d with int64 division (sizes are positive, so Div's truncation is floor).
+  const padded = b.op("Mul", [
+    b.op("Div", [b.op("Add", [size, b.constant([d - 1], "int64")]), b.constant([d], "int64")]),
+    b.constant([d], "int64"),
+  ]);
+  const pads = b.op(
+    "Concat",
+    [b.constant([0, 0, 0, 0, 0, 0], "int64"), b.op("Sub", [padded, size])],
+    [attr.i("axis", 0)],
+  );
+  b.op("Pad", [resized, pads, b.scalarLike(0, c.info(x).dtype)], [attr.s("mode", "constant")], out(c));
+}
+
+/**
+ * R-CNN anchors (src/export/rcnn.ts `rcnnAnchorsOp`, AnchorGenerator.forward): per level, the cell anchors shifted
+ * to every cell at stride (image size // feature size), computed from the shapes of the padded batch and of each
+ * feature map — the stride of a level whose size is rounded up (the max-pooled "pool" level) is not affine in h, w.
+ */
+function rcnnAnchors(c: EmitContext, [ts, cellAnchors]: readonly SymArg[]) {
+  const b = c.b;
+  const [images, ...features] = ts as readonly SymArg[];
+  const dt = b.graphDtype("float32");
+  const dimOf = (shape: string, axis: number) =>
+    b.op("Gather", [shape, b.constant([axis], "int64")], [attr.i("axis", 0)]); // int64 [1]
+  const toScalar = (v: string) => b.op("Squeeze", [v, b.constant([0], "int64")]);
+  const imageShape = b.shapeOf(c.name(images!));
+  const levels = (cellAnchors as readonly SymArg[]).map((cells, l) => {
+    const shape = b.shapeOf(c.name(features[l]!));
+    const [gh, gw] = [dimOf(shape, 2), dimOf(shape, 3)];
+    const sy = b.op("Div", [dimOf(imageShape, 2), gh]);
+    const sx = b.op("Div", [dimOf(imageShape, 3), gw]);
+    const grid = b.op("Concat", [gh, gw], [attr.i("axis", 0)]);
+    const flat = b.constant([-1], "int64");
+    const ramp = (n: string, stride: string) =>
+      b.op("Mul", [b.op("Range", [b.constant([0], "int64", []), toScalar(n), b.constant([1], "int64", [])]), stride]);
+    const xs = b.op("Reshape", [
+      b.op("Expand", [b.op("Unsqueeze", [ramp(gw, sx), b.constant([0], "int64")]), grid]),
+      flat,
+    ]); // [HW]
+    const ys = b.op("Reshape", [
+      b.op("Expand", [b.op("Unsqueeze", [ramp(gh, sy), b.constant([1], "int64")]), grid]),
+      flat,
+    ]);
+    const col = (v: string) => b.op("Unsqueeze", [v, b.constant([1], "int64")]);
+    const shifts = b.op("Concat", [col(xs), col(ys), col(xs), col(ys)], [attr.i("axis", 1)]); // [HW, 4] int64
+    const shiftsF = b.op("Cast", [shifts], [attr.i("to", ONNX_DTYPE[dt]!)]);
+    const base = staticNums(cells, `cell anchors of level ${l}`);
+    const cell = b.constant(base, dt, [1, base.length / 4, 4]);
+    const one = b.op("Add", [b.op("Unsqueeze", [shiftsF, b.constant([1], "int64")]), cell]); // [HW, A, 4]
+    return b.op("Reshape", [one, b.constant([-1, 4], "int64")]);
+  });
+  b.op("Concat", levels, [attr.i("axis", 0)], out(c));
+}
+
+/**
+ * MultiScaleRoIAlign with the levels given (src/export/rcnn.ts `multiScaleRoiAlignOp`): ONNX RoiAlign on every
+ * level for all rois, each roi's row taken from its own level. RoiAlign's `output_half_pixel` is torchvision's
+ * aligned=False (no half-pixel shift, rois at least 1 × 1), with the same sample positions, boundary rule and
+ * average. The spatial scale is a graph input (it follows the image size), applied to the rois before the op:
+ * powers of two, so the product is exact and equals the kernel's own `roi · spatial_scale`.
+ */
+function multiScaleRoiAlign(c: EmitContext, [ts, outputSize, samplingRatio]: readonly SymArg[]) {
+  const b = c.b;
+  const [rois, batchIndex, levels, scales, ...features] = ts as readonly SymArg[];
+  const [ph, pw] = staticNums(outputSize!, "RoIAlign output size");
+  // onnxruntime's RoiAlign computes in float32 (or double) only.
+  const half = b.floatType === "float16";
+  const asFloat = (v: string) => (half ? b.op("Cast", [v], [attr.i("to", T_FLOAT)]) : v);
+  const attrs = [
+    attr.s("mode", "avg"),
+    attr.i("output_height", ph!),
+    attr.i("output_width", pw!),
+    attr.i("sampling_ratio", staticNum(samplingRatio!, "sampling ratio")),
+    attr.f("spatial_scale", 1),
+    attr.s("coordinate_transformation_mode", "output_half_pixel"),
+  ];
+  const r = asFloat(c.name(rois!));
+  const s = asFloat(c.name(scales!));
+  let acc: string | undefined;
+  for (const [l, feat] of features.entries()) {
+    const scale = b.op("Gather", [s, b.constant([l], "int64", [])], [attr.i("axis", 0)]); // []
+    const pooled = b.op("RoiAlign", [asFloat(c.name(feat)), b.op("Mul", [r, scale]), c.name(batchIndex!)], attrs);
+    if (acc === undefined) {
+      acc = pooled;
+      continue;
+    }
+    const mine = b.op("Reshape", [
+      b.op("Equal", [c.name(levels!), b.constant([l], "int64", [])]),
+      b.constant([-1, 1, 1, 1], "int64"),
+    ]); // [K, 1, 1, 1]
+    acc = b.op("Where", [mine, pooled, acc]);
+  }
+  if (half) b.op("Cast", [acc!], [attr.i("to", ONNX_DTYPE.float16!)], out(c));
+  else b.op("Identity", [acc!], [], out(c));
+}
+
 export const EMITTERS: Readonly<Record<string, Emitter>> = {
+  rcnnTransform,
+  rcnnAnchors,
+  multiScaleRoiAlign,
   conv2d: (c, [x, w, bias, stride, padding, dilation, groups]) =>
     void c.b.op("Conv", weighted(c, x!, w!, bias), convAttrs("conv", stride!, padding!, dilation!, groups!), out(c)),
   convTranspose2d: (c, [x, w, bias, stride, padding, outputPadding, groups, dilation]) => {

@@ -33,6 +33,8 @@ export interface ConstSnapshot {
 
 export interface Trace {
   readonly ops: readonly TracedOp[];
+  /** Graph inputs in order, name -> value id (`input` is the first). */
+  readonly inputs: ReadonlyMap<string, number>;
   /** id -> constant (parameters, buffers, tensors made during the forward without the input). */
   readonly consts: ReadonlyMap<number, ConstSnapshot>;
   /** id -> shape and dtype of every traced value (the input and each op output) at this trace's size. */
@@ -107,6 +109,22 @@ function snapshot(h: Handle, name: string | undefined): ConstSnapshot {
   };
 }
 
+/** The composite recorder of the trace in progress (see `traced`). */
+let recordComposite:
+  | ((op: string, tensors: readonly Tensor[], attrs: readonly TraceArg[], compute: () => Tensor) => Tensor)
+  | undefined;
+
+/**
+ * An engine computation recorded as one op `op` of the trace in progress, with `tensors` and then `attrs` as its
+ * arguments; its emitter (src/export/ops.ts) writes the ONNX for it. For what the op-by-op trace cannot hold but one
+ * ONNX operator (RoiAlign) or a short shape computation can: `compute` may read tensor values (RoIAlign groups
+ * boxes on the host) or derive sizes that are not affine in the input (the R-CNN resize). Outside a trace it is
+ * just `compute()`.
+ */
+export function traced(op: string, tensors: readonly Tensor[], attrs: readonly TraceArg[], compute: () => Tensor) {
+  return recordComposite === undefined ? compute() : recordComposite(op, tensors, attrs, compute);
+}
+
 /**
  * Runs `forward(input)` with recording on. `forward` must be pure in eval mode (no in-place updates of tensors in
  * the graph, no reads of the data of tensors computed from the input); outputs are tensors, or an object of named
@@ -115,6 +133,16 @@ function snapshot(h: Handle, name: string | undefined): ConstSnapshot {
 export function traceForward(
   forward: (x: Tensor) => Tensor | Record<string, Tensor>,
   input: Tensor,
+  outputName: string,
+  cache: ConstCache,
+): Trace {
+  return traceGraph((xs) => forward(xs.lr!), { lr: input }, outputName, cache);
+}
+
+/** traceForward for a graph of several named inputs (in the record's order; the first is `input`). */
+export function traceGraph(
+  forward: (inputs: Record<string, Tensor>) => Tensor | Record<string, Tensor>,
+  inputs: Record<string, Tensor>,
   outputName: string,
   cache: ConstCache,
 ): Trace {
@@ -132,10 +160,10 @@ export function traceForward(
     values.set(id, { shape: shapeOf(h), dtype: dtypeFromCode(dtypeOf(h)) });
     return id;
   };
-  const inputId = newValue(input.handle);
+  const inputIds = new Map(Object.entries(inputs).map(([name, t]) => [name, newValue(t.handle)]));
 
-  /** Values computed from the input (the others were computed from constants alone). */
-  const fromInput = new Set<number>([inputId]);
+  /** Values computed from the inputs (the others were computed from constants alone). */
+  const fromInput = new Set<number>(inputIds.values());
   const dependsOnInput = (a: unknown): boolean =>
     Array.isArray(a) ? a.some(dependsOnInput) : isHandle(a) && fromInput.has(ids.get(a) ?? -1);
   const hasHandle = (a: unknown): boolean => (Array.isArray(a) ? a.some(hasHandle) : isHandle(a));
@@ -156,10 +184,11 @@ export function traceForward(
     return { ref: id };
   };
 
+  const patched: Record<string, (...a: unknown[]) => unknown> = {};
   for (const name of Object.keys(native)) {
     const fn = native[name];
     if (typeof fn !== "function" || PASSTHROUGH.has(name)) continue;
-    api[name] = (...args: unknown[]) => {
+    patched[name] = (...args: unknown[]) => {
       if (DATA_READS.has(name)) {
         if (args.some(dependsOnInput)) {
           throw new TasksrError(
@@ -191,11 +220,32 @@ export function traceForward(
       return out;
     };
   }
+  const install = (fns: Record<string, (...a: unknown[]) => unknown>) => {
+    for (const name of Object.keys(patched)) api[name] = fns[name]!;
+  };
   let result: Tensor | Record<string, Tensor>;
+  recordComposite = (op, tensors, attrs, compute) => {
+    // The computation runs unrecorded; only its result enters the graph, as one op.
+    install(native);
+    let out: Tensor;
+    try {
+      out = compute();
+    } finally {
+      install(patched);
+    }
+    const handles = tensors.map((t) => t.handle);
+    const encoded = [handles.map(encode), ...attrs];
+    const id = newValue(out.handle);
+    if (handles.some(dependsOnInput)) fromInput.add(id);
+    ops.push({ op, args: encoded, outs: [id] });
+    return out;
+  };
+  install(patched);
   try {
-    result = forward(input);
+    result = forward(inputs);
   } finally {
-    for (const name of Object.keys(native)) api[name] = native[name]!;
+    install(native);
+    recordComposite = undefined;
   }
   const outputs = new Map<string, number>();
   const named = result instanceof Tensor ? { [outputName]: result } : result;
@@ -206,5 +256,5 @@ export function traceForward(
     }
     outputs.set(name, id);
   }
-  return { ops, consts, values, input: inputId, outputs };
+  return { ops, consts, values, inputs: inputIds, input: [...inputIds.values()][0]!, outputs };
 }

@@ -1,5 +1,5 @@
 /**
- * SSD post-processing in plain JS, for detectors exported to ONNX (src/export/detection.ts): the engine's
+ * SSD post-processing in plain JS (and the NMS that Faster R-CNN's JS steps share, src/infer/rcnn_post.ts), for detectors exported to ONNX (src/export/detection.ts): the engine's
  * `Ssd.postprocessDetections` and `DetectionTransform.postprocess` step by step, in float32 (Math.fround after every
  * operation the engine does in float32), so that the same raw outputs give the same detections. No engine imports:
  * it runs with onnxruntime-node or in a browser.
@@ -52,6 +52,37 @@ function nms(b: Float32Array, s: Float32Array, idx: number[], thresh: number): n
 }
 
 /**
+ * The engine's batchedNms (src/models/boxes/ops.ts) on the CPU: NMS per category `labels` over boxes `b` [n * 4]
+ * with scores `sc` [n]; returns the kept indices by decreasing score. Up to 4000 coordinates, one NMS on boxes
+ * shifted apart by label · (max coordinate + 1); above, one NMS per category, merged by score — the engine's two
+ * paths, which round differently.
+ */
+export function batchedNms(b: Float32Array, sc: Float32Array, labels: ArrayLike<number>, thresh: number): number[] {
+  const n = sc.length;
+  if (n === 0) return [];
+  if (4 * n <= 4000) {
+    let max = -Infinity;
+    for (const v of b) max = Math.max(max, v);
+    const step = f(max + 1);
+    const shifted = new Float32Array(4 * n);
+    for (let i = 0; i < n; i++) {
+      const off = f(labels[i]! * step);
+      for (let c = 0; c < 4; c++) shifted[4 * i + c] = f(b[4 * i + c]! + off);
+    }
+    return nms(shifted, sc, [...Array(n).keys()], thresh);
+  }
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const members = byClass.get(labels[i]!);
+    if (members === undefined) byClass.set(labels[i]!, [i]);
+    else members.push(i);
+  }
+  const all: number[] = [];
+  for (const members of byClass.values()) for (const p of nms(b, sc, members, thresh)) all.push(members[p]!);
+  return all.sort((p, q) => sc[q]! - sc[p]! || p - q);
+}
+
+/**
  * Detections of one image from the exported outputs: `scores` [A, K] (softmax) and `boxes` [A, 4] (decoded, in the
  * resized image), for an input image of `originalSize` [h, w].
  */
@@ -86,38 +117,26 @@ export function ssdPostprocess(
       candLabels.push(label);
     }
   }
-  const n = candScores.length;
   const b = Float32Array.from(candBoxes);
   const sc = Float32Array.from(candScores);
-  let kept: number[];
-  if (n === 0) kept = [];
-  else if (4 * n <= 4000) {
-    // The engine's batched NMS for small inputs: classes shifted apart by label · (max coordinate + 1), one NMS.
-    let max = -Infinity;
-    for (const v of b) max = Math.max(max, v);
-    const step = f(max + 1);
-    const shifted = new Float32Array(4 * n);
-    for (let i = 0; i < n; i++) {
-      const off = f(candLabels[i]! * step);
-      for (let c = 0; c < 4; c++) shifted[4 * i + c] = f(b[4 * i + c]! + off);
-    }
-    kept = nms(shifted, sc, [...Array(n).keys()], s.nmsThresh);
-  } else {
-    // Large inputs: one NMS per class, kept boxes merged by decreasing score (as the engine's).
-    const byClass = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) {
-      const members = byClass.get(candLabels[i]!);
-      if (members === undefined) byClass.set(candLabels[i]!, [i]);
-      else members.push(i);
-    }
-    const all: number[] = [];
-    for (const members of byClass.values()) for (const p of nms(b, sc, members, s.nmsThresh)) all.push(members[p]!);
-    kept = all.sort((p, q) => sc[q]! - sc[p]! || p - q);
-  }
-  kept = kept.slice(0, s.detectionsPerImage);
-  // Back to the input image's pixels (float32 ratios, as resizeBoxes).
-  const rh = f(f(originalSize[0]) / f(H));
-  const rw = f(f(originalSize[1]) / f(W));
+  const kept = batchedNms(b, sc, candLabels, s.nmsThresh).slice(0, s.detectionsPerImage);
+  return keptDetections(b, sc, candLabels, kept, [H, W], originalSize);
+}
+
+/**
+ * Candidates `kept` (indices into boxes `b` [n * 4], scores, labels) as detections, boxes mapped from the resized
+ * image `from` [h, w] back to the input image `to` (float32 ratios, as the engine's resizeBoxes).
+ */
+export function keptDetections(
+  b: Float32Array,
+  sc: Float32Array,
+  labels: ArrayLike<number>,
+  kept: readonly number[],
+  from: readonly [number, number],
+  to: readonly [number, number],
+): JsDetections {
+  const rh = f(f(to[0]) / f(from[0]));
+  const rw = f(f(to[1]) / f(from[1]));
   const out: JsDetections = {
     boxes: new Float32Array(4 * kept.length),
     scores: new Float32Array(kept.length),
@@ -129,7 +148,7 @@ export function ssdPostprocess(
     out.boxes[4 * k + 2] = f(b[4 * i + 2]! * rw);
     out.boxes[4 * k + 3] = f(b[4 * i + 3]! * rh);
     out.scores[k] = sc[i]!;
-    out.labels[k] = candLabels[i]!;
+    out.labels[k] = labels[i]!;
   });
   return out;
 }

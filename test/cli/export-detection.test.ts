@@ -1,6 +1,7 @@
 // `tasksr export` of a detection run (SR4IR with ssd-light at any input size, trained two iterations on a tiny COCO
 // tree): the sr+task graph's scores and boxes through onnxruntime-node, then the package's JS post-processing with
-// the settings from the file's metadata, give the engine's detections for the same LR image.
+// the settings from the file's metadata, give the engine's detections for the same LR image. A Faster R-CNN run's
+// export writes two files and its check compares both stages and the final detections.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -77,4 +78,41 @@ test("tasksr export --part sr+task of an SSD run: onnxruntime + JS post-processi
   } finally {
     plan.dispose();
   }
+});
+
+test("tasksr export --part task of a Faster R-CNN run: two files, raw stages and detections checked", async () => {
+  const root = await writeCocoBoxes("frcnn-export", [[[6, 8, 30, 40, 3]], [[20, 4, 60, 30, 5]]]);
+  const data = { type: "coco-det", root, images: "images", annotations: "instances.json" };
+  const cfg = validateRun(
+    {
+      name: "frcnn-h2t",
+      task: "detection",
+      scale: 2,
+      device: "cpu",
+      data: { train: data, val: data, prefetch: 0 },
+      taskNet: { arch: "fasterrcnn-mobilenet-v3-light", options: { minSize: 64, maxSize: 96 } },
+      recipe: { name: "hr2task" },
+      optim: { task: { type: "sgd", lr: 0.005 } },
+      train: { epochs: 1, batchSize: 2, itersPerEpoch: 1, logEvery: 1, seed: 3 },
+      eval: { batchSize: 2, ssim: false },
+    },
+    "test config",
+  );
+  await trainRun(cfg, { out: join(root, "runs"), log: () => {}, argv: ["test"] });
+  const file = join(root, "frcnn.onnx");
+  const r = tasksr("export", "--run", join(root, "runs", "frcnn-h2t"), "--part", "task", "--out", file, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as {
+    ok: boolean;
+    outputs: Record<string, unknown[]>;
+    stage2: { out: string; outputs: Record<string, unknown[]> };
+    check: { stage1Diff: number; stage2Diff: number; detections: { agree: boolean } };
+  };
+  assert.ok(res.ok, JSON.stringify(res.check));
+  assert.deepEqual(Object.keys(res.stage2.outputs), ["scores", "boxes"]);
+  assert.equal(res.stage2.out, join(root, "frcnn.stage2.onnx"));
+  assert.ok(res.check.detections.agree);
+  const meta = readOnnxMetadata(readFileSync(file));
+  assert.equal(meta["tasksr.stage2"], "frcnn.stage2.onnx");
+  assert.equal(JSON.parse(meta["tasksr.rcnn"]!).kind, "faster-rcnn");
 });

@@ -1,7 +1,7 @@
 // SSD export: the graph's raw outputs (softmax scores, decoded boxes) against the engine through onnxruntime-node,
 // and the JS post-processing (src/infer/detect_post.ts) on those outputs against the engine's own detections — both
-// of its NMS paths (one shifted NMS for small inputs, per class for large). Faster R-CNN and size-keeping SSDs are
-// refused by name.
+// of its NMS paths (one shifted NMS for small inputs, per class for large). Faster R-CNN is two graphs
+// (test/export/faster-rcnn.test.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { manualSeed, noGrad, rand, scope, type Tensor } from "../../src/engine/index.js";
@@ -84,15 +84,11 @@ test("ssd300-vgg16 export: raw outputs equal the engine's through onnxruntime-no
   task.adapter.net.dispose();
 });
 
-test("detectors that cannot be one graph are refused by name", () => {
-  for (const [arch, options, pattern] of [
-    ["fasterrcnn-mobilenet-v3-light", { numClasses: 3 }, /only SSD detectors are exported/],
-  ] as const) {
-    const task = detector(arch, options);
-    assert.throws(
-      () => exportGraph("task", { task, scale: 1, where: "test" }),
-      (e: Error & { code?: string }) => e.code === "E_EXPORT" && pattern.test(e.message),
-    );
-    task.adapter.net.dispose();
-  }
+test("a Faster R-CNN, once refused with E_EXPORT, exports as two graphs with JS between them", () => {
+  const task = detector("fasterrcnn-mobilenet-v3-light", { numClasses: 3 });
+  const g = exportGraph("task", { task, scale: 1, where: "test" });
+  assert.equal(g.output, "detections");
+  assert.equal(g.rcnn?.graphs.settings.kind, "faster-rcnn");
+  assert.deepEqual(g.rcnn?.graphs.settings.pooledNames, ["0", "1"]);
+  task.adapter.net.dispose();
 });

@@ -10,7 +10,10 @@ import * as F from "../../src/engine/functional.js";
 import { noGrad, rand, scope, type Tensor } from "../../src/engine/index.js";
 import { exportOnnx } from "../../src/export/onnx.js";
 import { EMITTERS } from "../../src/export/ops.js";
+import { multiScaleRoiAlignOp, rcnnAnchorsOp, rcnnTransformOp } from "../../src/export/rcnn.js";
 import { createConstCache, traceForward } from "../../src/export/trace.js";
+import { AnchorGenerator } from "../../src/models/detection/anchors.js";
+import { DetectionTransform } from "../../src/models/detection/transform.js";
 import { compareOnnx } from "../support/onnx.js";
 
 const SIZES = [
@@ -164,6 +167,21 @@ const CASES: Record<string, (x: Tensor) => Tensor> = {
       .add(full([h, 1], 0.25))
       .add(full([1], w).div(100));
   },
+  "R-CNN transform: min/max resize (both orientations at SIZES), pad to a multiple": (x) =>
+    rcnnTransformOp(RCNN_TRANSFORM, x),
+  "R-CNN anchors from the shapes, a rounded-up level included": (x) => {
+    const images = rcnnTransformOp(RCNN_TRANSFORM, x); // [N, 3, Hp, Wp], multiples of 16
+    const f1 = F.avgPool2d(images, 16); // [N, 3, Hp / 16, Wp / 16]
+    const f2 = F.maxPool2d(f1, 1, { stride: 2 }); // ceil(Hp / 32): its stride Hp // that is not affine
+    return rcnnAnchorsOp(RCNN_ANCHORS, images, [f1, f2]);
+  },
+  "multi-scale RoIAlign: two levels, rois past the border, the last image's index": (x) => {
+    const f1 = conv(x); // [N, 8, h, w]
+    const f2 = F.avgPool2d(f1, [2, 2]);
+    const k = ROIS.size(0);
+    const batch = full([k], x.size(0) - 1, { dtype: "int64" });
+    return multiScaleRoiAlignOp([f1, f2], ROIS, batch, ROI_LEVELS, ROI_SCALES, [3, 4], 2);
+  },
   "dropout and contiguous in eval": (x) =>
     F.dropout2d(F.dropout(x, 0.5, false), 0.5, false)
       .contiguous()
@@ -171,6 +189,32 @@ const CASES: Record<string, (x: Tensor) => Tensor> = {
       .detach()
       .alias(),
 };
+// R-CNN pieces (src/export/rcnn.ts): a transform resizing 23×31 up (short side h) and 50×37 (short side w), anchors
+// of two levels, rois (x1, y1, x2, y2 in input pixels) with tiny, large and out-of-image boxes on both levels.
+const RCNN_TRANSFORM = new DetectionTransform({
+  resize: { kind: "minMax", minSize: 40, maxSize: 70 },
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  channelOrder: "rgb",
+  sizeDivisible: 16,
+});
+const RCNN_ANCHORS = new AnchorGenerator(
+  [[8, 16], [32]],
+  [
+    [0.5, 1, 2],
+    [1, 2],
+  ],
+);
+const ROIS = tensor([
+  [1, 2, 9, 14],
+  [0.2, 0.4, 0.9, 0.7],
+  [3, 1, 22, 20],
+  [-4, -3, 12, 40],
+  [15, 10, 60, 55],
+  [5.5, 6.25, 7.5, 30],
+]);
+const ROI_LEVELS = tensor([0, 1, 0, 1, 1, 0], { dtype: "int64" });
+const ROI_SCALES = tensor([1, 0.5]);
 // Fixed weights used by the cases above.
 const randnFixed = randn([8, 4, 3, 3]).mul(0.2);
 const w8x1 = randn([3, 8, 1, 1]).mul(0.3);

@@ -66,7 +66,12 @@ export function registerExport(program: Command): void {
         check: o.check,
       });
       const tol = o.fp16 === true ? EXPORT_TOLERANCE.fp16 : EXPORT_TOLERANCE.fp32;
-      const ok = r.check === undefined || r.check.maxAbsDiff <= tol;
+      // A Faster R-CNN's check also runs the JS steps: its float32 detections must agree with the engine's.
+      const detections = r.check !== undefined && "detections" in r.check ? r.check.detections : undefined;
+      const ok =
+        r.check === undefined ||
+        (r.check.maxAbsDiff <= tol * Math.max(1, detections === undefined ? 1 : r.check.maxAbs) &&
+          (detections === undefined || o.fp16 === true || detections.agree));
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ ...r, tolerance: tol, ok })}\n`);
       } else {
@@ -74,12 +79,23 @@ export function registerExport(program: Command): void {
         console.log(`exported ${r.description} (${r.part}) -> ${r.out}: ${r.nodes} nodes, ${mb} MB, opset ${opset}`);
         const outs = Object.entries(r.outputs).map(([name, dims]) => `${name} [${dims.join(", ")}]`);
         console.log(`  input lr [N, 3, h, w] -> ${outs.join(", ")}`);
+        if (r.stage2 !== undefined) {
+          const outs2 = Object.entries(r.stage2.outputs).map(([name, dims]) => `${name} [${dims.join(", ")}]`);
+          console.log(`  stage 2 -> ${r.stage2.out}: ${r.stage2.nodes} nodes, rois [K, 4] -> ${outs2.join(", ")}`);
+        }
         if (r.check !== undefined) {
           const d = r.check;
           console.log(
             `  onnxruntime-node vs engine on [${r.checkInput.join(", ")}]: max abs diff ${d.maxAbsDiff.toExponential(2)} ` +
               `(largest |output| ${d.maxAbs.toPrecision(3)}, tolerance ${tol}) ${ok ? "ok" : "FAILED"}`,
           );
+          if (detections !== undefined) {
+            console.log(
+              `  detections (onnxruntime + JS vs engine): ${detections.onnx} vs ${detections.engine}, ` +
+                `${detections.same ? "same labels" : "DIFFERENT"}, boxes ${detections.maxBoxDiff.toExponential(2)} px, ` +
+                `scores ${detections.maxScoreDiff.toExponential(2)}`,
+            );
+          }
         }
       }
       if (!ok) process.exitCode = 1;

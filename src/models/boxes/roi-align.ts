@@ -196,9 +196,8 @@ export class MultiScaleRoiAlign {
       const maxH = Math.max(...imageSizes.map((s) => s[0]));
       const scales = levels.map((t) => 2 ** roundHalfEven(Math.log2(Math.fround(t.size(2) / maxH))));
       const rois = toRoiFormat(boxes);
-      const pool = (feat: Tensor, which: Tensor, scale: number): Tensor =>
-        roiAlign(feat, which, { outputSize: this.outputSize, spatialScale: scale, samplingRatio: this.samplingRatio });
-      if (levels.length === 1) return pool(levels[0]!, rois, scales[0]!);
+      if (levels.length === 1)
+        return roiAlignByLevel(levels, rois, undefined, scales, this.outputSize, this.samplingRatio);
 
       const kMin = Math.trunc(-Math.log2(scales[0]!));
       const kMax = Math.trunc(-Math.log2(scales[scales.length - 1]!));
@@ -208,14 +207,36 @@ export class MultiScaleRoiAlign {
       ).sqrt();
       const target = s.div(this.canonicalScale).log2().add(this.canonicalLevel).add(1e-6).floor().clamp(kMin, kMax);
       const level = target.to("int64").sub(kMin); // [K]
-      const parts: Tensor[] = [];
-      const order: Tensor[] = [];
-      for (const [l, feat] of levels.entries()) {
-        const idx = level.eq(l).nonzero().squeeze(1);
-        order.push(idx);
-        parts.push(pool(feat, rois.index(idx), scales[l]!));
-      }
-      return cat(parts, 0).indexSelect(0, cat(order, 0).argsort());
+      return roiAlignByLevel(levels, rois, level, scales, this.outputSize, this.samplingRatio);
     });
   }
+}
+
+/**
+ * RoIAlign of each roi [K, 5] on its pyramid level: `level` [K] int64 indexes `levels` (feature maps [N, C, H, W]
+ * with spatial scales `scales`); undefined with one level. Returns [K, C, PH, PW] in roi order. The second half of
+ * MultiScaleRoiAlign, shared with the ONNX export, whose second graph gets the levels from JS
+ * (src/export/rcnn.ts).
+ */
+export function roiAlignByLevel(
+  levels: readonly Tensor[],
+  rois: Tensor,
+  level: Tensor | undefined,
+  scales: readonly number[],
+  outputSize: number | readonly [number, number],
+  samplingRatio: number,
+): Tensor {
+  return scope(() => {
+    const pool = (feat: Tensor, which: Tensor, scale: number): Tensor =>
+      roiAlign(feat, which, { outputSize, spatialScale: scale, samplingRatio });
+    if (level === undefined) return pool(levels[0]!, rois, scales[0]!);
+    const parts: Tensor[] = [];
+    const order: Tensor[] = [];
+    for (const [l, feat] of levels.entries()) {
+      const idx = level.eq(l).nonzero().squeeze(1);
+      order.push(idx);
+      parts.push(pool(feat, rois.index(idx), scales[l]!));
+    }
+    return cat(parts, 0).indexSelect(0, cat(order, 0).argsort());
+  });
 }
