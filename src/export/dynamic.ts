@@ -3,7 +3,9 @@
  * that is 4·h. The forward is traced at five input sizes; a number that changes between them is fitted as
  * one dimension of a value computed before it (as torch.onnx records `x.size(d)`: the pooled ASPP branch resized to
  * the feature map), or else as c + a·N + b·h + d·w of the input (integer coefficients; four traces fix them, the
- * fifth checks: a crop to h·s); the graph computes it from shapes at run time. A forward that runs different ops at different sizes, a constant built from the
+ * fifth checks: a crop to h·s), or else as a dimension of an earlier value multiplied or divided by an integer or
+ * offset by one (windows per row of a map padded to the window); the graph computes it from shapes at run time. A forward that
+ * runs different ops at different sizes, a constant built from the
  * size (anchors), or a number that is not affine in the size (h / 3 rounded) is refused with the op named, instead
  * of exporting a graph that is only right at the traced size.
  */
@@ -23,7 +25,19 @@ export interface Affine {
  */
 export type DimArg =
   | { readonly dim: Affine }
-  | { readonly shapeOf: { readonly ref: number; readonly axis: number; readonly times?: number } };
+  | {
+      readonly shapeOf: {
+        readonly ref: number;
+        readonly axis: number;
+        readonly times?: number;
+        /** The dimension multiplied by this: the output size of an upsampling of a padded map. */
+        readonly mul?: number;
+        /** The dimension divided by this (exactly): windows per row, h / 8, of a map padded to the window. */
+        readonly div?: number;
+        /** Added to the dimension: H − 8, a window's start from the end. */
+        readonly add?: number;
+      };
+    };
 export type SymArg = number | boolean | string | null | undefined | Ref | DimArg | readonly SymArg[];
 
 export const isRef = (a: unknown): a is Ref => typeof a === "object" && a !== null && "ref" in a;
@@ -142,9 +156,44 @@ export function resolveDynamic(traces: readonly Trace[], sizes: readonly (readon
     }
     return undefined;
   };
+  /**
+   * The latest value (id < `before`) with a dimension that `vals` divides exactly or is a multiple of (by the same
+   * integer at every traced size), or that `vals` differs from by the same offset. Tried last, after the input's affine sizes: a map
+   * padded to a multiple of a window has sizes that are not affine in the input, and the numbers computed from it
+   * (windows per row, a window's start) are only expressible through it.
+   */
+  const relatedToValue = (vals: readonly number[], before: number): DimArg | undefined => {
+    for (let id = before - 1; id >= 0; id--) {
+      const shapes = traces.map((t) => t.values.get(id)?.shape);
+      const s0 = shapes[0];
+      if (s0 === undefined || shapes.some((s) => s === undefined || s.length !== s0.length)) continue;
+      const sh = shapes as (readonly number[])[];
+      for (let axis = s0.length - 1; axis >= 0; axis--) {
+        const div = vals[0]! === 0 ? 0 : s0[axis]! / vals[0]!;
+        if (Number.isInteger(div) && div >= 2 && sh.every((s, k) => s[axis] === vals[k]! * div)) {
+          return { shapeOf: { ref: id, axis, div } };
+        }
+        const mul = s0[axis]! === 0 ? 0 : vals[0]! / s0[axis]!;
+        if (Number.isInteger(mul) && mul >= 2 && sh.every((s, k) => s[axis]! * mul === vals[k])) {
+          return { shapeOf: { ref: id, axis, mul } };
+        }
+        const add = vals[0]! - s0[axis]!;
+        if (sh.every((s, k) => vals[k]! - s[axis]! === add)) return { shapeOf: { ref: id, axis, add } };
+      }
+    }
+    return undefined;
+  };
   const fit = (vals: number[], where: string, before: number): SymArg => {
     if (vals.every((v) => v === vals[0])) return vals[0]!;
-    return dimOfValue(vals, before) ?? fitAffine(vals, sizes, where);
+    const own = dimOfValue(vals, before);
+    if (own !== undefined) return own;
+    try {
+      return fitAffine(vals, sizes, where);
+    } catch (err) {
+      const related = relatedToValue(vals, before);
+      if (related === undefined) throw err;
+      return related;
+    }
   };
   const merge = (args: readonly TraceArg[], path: string, before: number): SymArg => {
     const a0 = args[0];

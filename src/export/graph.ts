@@ -182,10 +182,14 @@ export class GraphBuilder {
   /** int64 [1] tensor of a size-dependent number. */
   dim(d: DimArg): string {
     if ("dim" in d) return this.affine(d.dim);
-    const { ref, axis, times } = d.shapeOf;
+    const { ref, axis, times, mul, div, add } = d.shapeOf;
     const shape = this.shapeOf(this.valueName(ref));
-    const first = this.#dimAt(shape, axis);
-    return times === undefined ? first : this.op("Mul", [first, this.#dimAt(shape, times)]);
+    let v = this.#dimAt(shape, axis);
+    if (times !== undefined) v = this.op("Mul", [v, this.#dimAt(shape, times)]);
+    if (mul !== undefined) v = this.op("Mul", [v, this.constant([mul], "int64")]);
+    if (div !== undefined) v = this.op("Div", [v, this.constant([div], "int64")]); // exact: checked at every trace
+    if (add !== undefined) v = this.op("Add", [v, this.constant([add], "int64")]);
+    return v;
   }
 
   /** int64 [1]: dimension `axis` of a Shape output. */

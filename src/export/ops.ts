@@ -299,10 +299,132 @@ function multiScaleRoiAlign(c: EmitContext, [ts, outputSize, samplingRatio]: rea
   else b.op("Identity", [acc!], [], out(c));
 }
 
+/** int64 [1]: dimension `a` of a value's shape. */
+const dimOf = (c: EmitContext, name: string, a: number) =>
+  c.b.op("Gather", [c.b.shapeOf(name), c.b.constant([a], "int64")], [attr.i("axis", 0)]);
+
+/**
+ * SR input padding (src/models/sr/base.ts `forwardPadded`): bottom/right up to multiples of m, pad = (m − n mod m)
+ * mod m from the shape at run time. Reflect falls back to replicate when a pad reaches the size, as the engine; both
+ * pads are always emitted, with the amounts switched by that condition, so neither can fail at run time.
+ */
+function srPad(c: EmitContext, [ts, multiple, mode]: readonly SymArg[]) {
+  const b = c.b;
+  const x = c.name((ts as readonly SymArg[])[0]!);
+  const m = b.constant([staticNum(multiple!, "pad multiple")], "int64");
+  const [h, w] = [dimOf(c, x, 2), dimOf(c, x, 3)];
+  const padTo = (n: string) => b.op("Mod", [b.op("Sub", [m, b.op("Mod", [n, m])]), m]); // [1]
+  const [ph, pw] = [padTo(h), padTo(w)];
+  const before = b.constant([0, 0, 0, 0, 0, 0], "int64");
+  const pads = (dh: string, dw: string) => b.op("Concat", [before, dh, dw], [attr.i("axis", 0)]); // [8]
+  if (mode === "replicate") {
+    b.op("Pad", [x, pads(ph, pw)], [attr.s("mode", "edge")], out(c));
+    return;
+  }
+  const ok = b.op("And", [b.op("Less", [ph, h]), b.op("Less", [pw, w])]); // [1] bool
+  const zero = b.constant([0], "int64");
+  const pick = (cond: boolean, v: string) => b.op("Where", cond ? [ok, v, zero] : [ok, zero, v]);
+  const reflected = b.op("Pad", [x, pads(pick(true, ph), pick(true, pw))], [attr.s("mode", "reflect")]);
+  b.op("Pad", [reflected, pads(pick(false, ph), pick(false, pw))], [attr.s("mode", "edge")], out(c));
+}
+
+/** y cut to (x's h·s, w·s) (src/models/sr/base.ts `cropToScale`). */
+function srCrop(c: EmitContext, [ts, scale]: readonly SymArg[]) {
+  const b = c.b;
+  const [y, x] = (ts as readonly SymArg[]).map((t) => c.name(t)) as [string, string];
+  const s = b.constant([staticNum(scale!, "crop scale")], "int64");
+  const ends = b.op(
+    "Concat",
+    [b.op("Mul", [dimOf(c, x, 2), s]), b.op("Mul", [dimOf(c, x, 3), s])],
+    [attr.i("axis", 0)],
+  );
+  b.op("Slice", [y, b.constant([0, 0], "int64"), ends, b.constant([2, 3], "int64")], [], out(c));
+}
+
+/**
+ * main_test_swinir.py's padding (src/models/sr/swinir.ts): per axis, the map followed by its flip, cut to
+ * min(2n, (n // ws + 1)·ws).
+ */
+function srMirrorPad(c: EmitContext, [ts, window]: readonly SymArg[]) {
+  const b = c.b;
+  const ws = b.constant([staticNum(window!, "window")], "int64");
+  let t = c.name((ts as readonly SymArg[])[0]!);
+  for (const a of [2, 3]) {
+    const ax = b.constant([a], "int64");
+    const flipped = b.op("Slice", [
+      t,
+      b.constant([-1], "int64"),
+      b.constant([-TO_END], "int64"),
+      ax,
+      b.constant([-1], "int64"),
+    ]);
+    const both = b.op("Concat", [t, flipped], [attr.i("axis", a)]);
+    const n = dimOf(c, t, a);
+    const len = b.op("Min", [b.op("Add", [n, n]), b.op("Add", [b.op("Mul", [b.op("Div", [n, ws]), ws]), ws])]);
+    t = b.op("Slice", [both, b.constant([0], "int64"), len, ax], [], a === 3 ? out(c) : undefined);
+  }
+}
+
+/**
+ * torch.roll with fixed shifts: per dim, the last s entries moved to the front (s > 0) or the first |s| to the back,
+ * by two Slices relative to the ends and a Concat; needs |s| < the size, as every shifted window (s = ws / 2).
+ */
+function roll(c: EmitContext, [x, shifts, dims]: readonly SymArg[]) {
+  const b = c.b;
+  const ss = staticNums(shifts!, "roll shifts");
+  const ds = staticNums(dims!, "roll dims");
+  const r = c.info(x!).rank;
+  let t = c.name(x!);
+  ss.forEach((s, i) => {
+    const a = axis(ds[i]!, r);
+    if (Math.abs(s) >= c.info(x!).shape[a]!) {
+      throw new TasksrError("E_EXPORT", `roll by ${s} along a dimension of ${c.info(x!).shape[a]} is not exported`);
+    }
+    const cut = b.constant([-s], "int64"); // the split point: −s from the end for s > 0, |s| for s < 0
+    const ax = b.constant([a], "int64");
+    const tail = b.op("Slice", [t, cut, b.constant([TO_END], "int64"), ax]);
+    const head = b.op("Slice", [t, b.constant([0], "int64"), cut, ax]);
+    const last = i === ss.length - 1;
+    t = b.op("Concat", [tail, head], [attr.i("axis", a)], last ? out(c) : undefined);
+  });
+  if (ss.length === 0) b.op("Identity", [t], [], out(c));
+}
+
+function compare(onnxOp: string, negate = false): Emitter {
+  return (c, [a, other]) => {
+    const inputs = [c.name(a!), operand(c, other!, a!)];
+    if (negate) c.b.op("Not", [c.b.op(onnxOp, inputs)], [], out(c));
+    else c.b.op(onnxOp, inputs, [], out(c));
+  };
+}
+
 export const EMITTERS: Readonly<Record<string, Emitter>> = {
   rcnnTransform,
   rcnnAnchors,
   multiScaleRoiAlign,
+  srPad,
+  srCrop,
+  srMirrorPad,
+  roll,
+  eq: compare("Equal"),
+  ne: compare("Equal", true),
+  lt: compare("Less"),
+  le: compare("LessOrEqual"),
+  gt: compare("Greater"),
+  ge: compare("GreaterOrEqual"),
+  unbind: (c, [x, dim]) => {
+    const a = axis(staticNum(dim!, "unbind dim"), c.info(x!).rank);
+    c.outs.forEach((name, i) =>
+      c.b.op("Gather", [c.name(x!), c.b.constant([i], "int64", [])], [attr.i("axis", a)], name),
+    );
+  },
+  indexSelect: (c, [x, dim, index]) =>
+    void c.b.op(
+      "Gather",
+      [c.name(x!), c.name(index!)],
+      [attr.i("axis", axis(staticNum(dim!, "index_select dim"), c.info(x!).rank))],
+      out(c),
+    ),
   conv2d: (c, [x, w, bias, stride, padding, dilation, groups]) =>
     void c.b.op("Conv", weighted(c, x!, w!, bias), convAttrs("conv", stride!, padding!, dilation!, groups!), out(c)),
   convTranspose2d: (c, [x, w, bias, stride, padding, outputPadding, groups, dilation]) => {

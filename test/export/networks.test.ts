@@ -26,7 +26,12 @@ const SIZES = {
   ],
 } as const;
 
-for (const arch of listArchs().filter((a) => (EXPORTABLE as readonly string[]).includes(a.kind))) {
+// `swinir` builds SwinIR-M by default: swinir-m is the same network, exported once.
+const SAME_AS_ANOTHER = new Set(["swinir"]);
+
+for (const arch of listArchs().filter(
+  (a) => (EXPORTABLE as readonly string[]).includes(a.kind) && !SAME_AS_ANOTHER.has(a.name),
+)) {
   const isSr = arch.kind === "sr";
   for (const fp16 of [false, true]) {
     test(`export parity: ${arch.name} (${fp16 ? "fp16" : "fp32"})`, async () => {
@@ -63,3 +68,27 @@ for (const arch of listArchs().filter((a) => (EXPORTABLE as readonly string[]).i
     });
   }
 }
+
+test("SwinIR's own padding exports at any size: reflect, and replicate where a pad reaches the size", async () => {
+  // evalPadding forward: the network pads 13×19 by 3 and 5 rows/columns (reflect); 3×5 by 5 and 3, which reflect
+  // cannot do, so the engine replicates — the graph must switch the same way at run time.
+  const net = buildArch("swinir-tiny", { scale: 2, evalPadding: "forward" }, "sr");
+  net.eval();
+  try {
+    const results = await compareOnnx(
+      (x) => net.call(x),
+      [
+        [1, 13, 19],
+        [2, 3, 5],
+        [1, 16, 8],
+      ],
+      {
+        named: [...net.namedParameters(), ...net.namedBuffers()],
+        sampleSize: [16, 20] as const,
+      },
+    );
+    for (const r of results) assert.ok(r.maxAbsDiff <= 1e-4 * Math.max(1, r.maxAbs), `${r.size}: ${r.maxAbsDiff}`);
+  } finally {
+    net.dispose();
+  }
+});

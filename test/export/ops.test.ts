@@ -14,6 +14,8 @@ import { multiScaleRoiAlignOp, rcnnAnchorsOp, rcnnTransformOp } from "../../src/
 import { createConstCache, traceForward } from "../../src/export/trace.js";
 import { AnchorGenerator } from "../../src/models/detection/anchors.js";
 import { DetectionTransform } from "../../src/models/detection/transform.js";
+import { cropToScale, forwardPadded } from "../../src/models/sr/base.js";
+import { mirrorPadToWindow } from "../../src/models/sr/swinir.js";
 import { compareOnnx } from "../support/onnx.js";
 
 const SIZES = [
@@ -32,6 +34,8 @@ const rm = randn([8]).mul(0.1);
 const rv = randn([8]).abs().add(0.5);
 const slope = tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
 const lnW = randn([8]);
+
+const PICK = tensor([5, 0, 5, 2], { dtype: "int64" });
 
 const conv = (x: Tensor) => F.conv2d(x.sub(mean), w3, b8, { padding: 1 }); // [N, 8, h, w]
 
@@ -181,6 +185,21 @@ const CASES: Record<string, (x: Tensor) => Tensor> = {
     const k = ROIS.size(0);
     const batch = full([k], x.size(0) - 1, { dtype: "int64" });
     return multiScaleRoiAlignOp([f1, f2], ROIS, batch, ROI_LEVELS, ROI_SCALES, [3, 4], 2);
+  },
+  "SR padding to a multiple (reflect, replicate), the crop back, the SwinIR test script's mirror": (x) => {
+    const up = (p: Tensor) => F.interpolate(p, { scaleFactor: 2, mode: "nearest" }); // [N, 3, 2h', 2w']
+    const reflect = forwardPadded(x, 2, { sizeMultiple: 8, padMode: "reflect" }, up);
+    const replicate = forwardPadded(x, 2, { sizeMultiple: 5, padMode: "replicate" }, up);
+    const mirrored = mirrorPadToWindow(x, 8); // [N, 3, (h // 8 + 1)·8, (w // 8 + 1)·8]
+    return reflect.add(replicate).add(cropToScale(up(mirrored), x, 2));
+  },
+  "roll, unbind, index_select, comparisons": (x) => {
+    const y = conv(x); // [N, 8, h, w]
+    const rolled = y.roll([-2, 3], [2, 3]).add(y.roll([1], [3]));
+    const [a, b, c] = y.narrow(1, 0, 3).unbind(1); // [N, h, w] each
+    const picked = y.indexSelect(1, PICK).sum(1); // [N, h, w]
+    const masks = [y.ge(0), y.gt(0.1), y.le(0.2), y.lt(-0.1), y.eq(0), y.ne(0.3)].map((m) => m.float());
+    return masks.reduce((acc, m) => acc.add(m), rolled).add(a!.mul(b!).add(c!).add(picked).unsqueeze(1));
   },
   "dropout and contiguous in eval": (x) =>
     F.dropout2d(F.dropout(x, 0.5, false), 0.5, false)

@@ -7,6 +7,7 @@ import { z } from "zod";
 import * as F from "../../engine/functional.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { TasksrError } from "../../errors.js";
+import { traced } from "../../export/trace.js";
 import { Module } from "../../nn/module.js";
 import type { SrNetwork } from "../types.js";
 
@@ -21,19 +22,28 @@ export interface SrPadOptions {
 
 /**
  * Runs `fn` on `x` [N, C, H, W] padded to multiples of `multiple`, then crops its output [N, C', H'·s, W'·s] to
- * [N, C', H·s, W·s].
+ * [N, C', H·s, W·s]. The padding and the crop are one traced op each (`srPad`, `srCrop`; src/export/ops.ts), since
+ * the pad (multiple − H mod multiple) is not affine in H; so a network padded here exports with dynamic sizes.
  */
 export function forwardPadded(x: Tensor, scale: number, o: SrPadOptions, fn: (padded: Tensor) => Tensor): Tensor {
   const multiple = o.sizeMultiple ?? 1;
-  const [h, w] = [x.size(2), x.size(3)];
-  const ph = (multiple - (h % multiple)) % multiple;
-  const pw = (multiple - (w % multiple)) % multiple;
-  if (ph === 0 && pw === 0) return fn(x);
-  // torch's reflect padding needs pad < size; a tiny input is replicated instead.
-  const mode = o.padMode === "reflect" && ph < h && pw < w ? "reflect" : "replicate";
-  const y = fn(F.pad(x, [0, pw, 0, ph], mode));
-  return y.narrow(2, 0, h * scale).narrow(3, 0, w * scale);
+  if (multiple === 1) return fn(x);
+  const padMode = o.padMode ?? "replicate";
+  const padded = traced("srPad", [x], [multiple, padMode], () => {
+    const [h, w] = [x.size(2), x.size(3)];
+    const ph = (multiple - (h % multiple)) % multiple;
+    const pw = (multiple - (w % multiple)) % multiple;
+    if (ph === 0 && pw === 0) return x.alias();
+    // torch's reflect padding needs pad < size; a tiny input is replicated instead.
+    const mode = padMode === "reflect" && ph < h && pw < w ? "reflect" : "replicate";
+    return F.pad(x, [0, pw, 0, ph], mode);
+  });
+  return cropToScale(fn(padded), x, scale);
 }
+
+/** y [N, C, H', W'] cut to [N, C, H·s, W·s] for x [N, C', H, W] (one traced op `srCrop`). */
+export const cropToScale = (y: Tensor, x: Tensor, scale: number): Tensor =>
+  traced("srCrop", [y, x], [scale], () => y.narrow(2, 0, x.size(2) * scale).narrow(3, 0, x.size(3) * scale));
 
 /** Base of the SR networks: subclasses implement `upscale` for inputs already padded to `sizeMultiple`. */
 export abstract class SrModule extends Module implements SrNetwork {

@@ -24,6 +24,7 @@ import * as F from "../../engine/functional.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { TasksrError } from "../../errors.js";
+import { traced } from "../../export/trace.js";
 import { LeakyReLU } from "../../nn/layers/activation.js";
 import { ModuleList, Sequential } from "../../nn/layers/container.js";
 import { Conv2d } from "../../nn/layers/conv.js";
@@ -32,7 +33,7 @@ import { LayerNorm } from "../../nn/layers/norm.js";
 import { Module } from "../../nn/module.js";
 import { type Size2, SwinTransformerBlock, shiftedWindowMask } from "../blocks/swin.js";
 import { defineArch } from "../registry.js";
-import { SrModule } from "./base.js";
+import { cropToScale, SrModule } from "./base.js";
 import { DIV2K_MEAN } from "./edsr.js";
 
 export interface SwinIrOptions {
@@ -215,17 +216,8 @@ export class SwinIr extends SrModule {
   /** [N, 3, h, w] in [0, 1] -> [N, 3, h·s, w·s]; eval mode pads as evalPadding says (see the file comment). */
   override forward(x: Tensor): Tensor {
     if (this.training || this.evalPadding === "forward") return super.forward(x);
-    const [h, w] = [x.size(2), x.size(3)];
-    const ws = this.windowSize;
-    // main_test_swinir.py: cat([x, flip(x)]) cut to (h//ws + 1)·ws rows (a tiny input gets only its mirror; the
-    // network's own padding then fills the rest), the same for columns; the output is cropped to (h·s, w·s).
-    const mirror = (t: Tensor, dim: number, n: number) =>
-      cat([t, t.flip(dim)], dim).narrow(dim, 0, Math.min(2 * n, (Math.floor(n / ws) + 1) * ws));
-    const padded = mirror(mirror(x, 2, h), 3, w);
-    return super
-      .forward(padded)
-      .narrow(2, 0, h * this.scale)
-      .narrow(3, 0, w * this.scale);
+    const padded = mirrorPadToWindow(x, this.windowSize);
+    return cropToScale(super.forward(padded), x, this.scale);
   }
 
   /** x [N, 3, h, w] with h, w multiples of the window -> [N, 3, h·s, w·s]. */
@@ -259,6 +251,21 @@ export class SwinIr extends SrModule {
     }
     return toMap(this.norm.call(t), size);
   }
+}
+
+/**
+ * main_test_swinir.py's padding: cat([x, flip(x)]) cut to (h // ws + 1)·ws rows (a tiny input gets only its mirror;
+ * the network's own padding then fills the rest), the same for columns. [N, C, h, w] -> [N, C, h', w']. One traced
+ * op (`srMirrorPad`, src/export/ops.ts), as its sizes are not affine in h and w.
+ */
+export function mirrorPadToWindow(x: Tensor, ws: number): Tensor {
+  return traced("srMirrorPad", [x], [ws], () => {
+    const mirror = (t: Tensor, dim: number) => {
+      const n = t.size(dim);
+      return cat([t, t.flip(dim)], dim).narrow(dim, 0, Math.min(2 * n, (Math.floor(n / ws) + 1) * ws));
+    };
+    return mirror(mirror(x, 2), 3);
+  });
 }
 
 /** `patch_embed.norm`: the LayerNorm the reference's PatchEmbed holds when patch_norm is on. */
