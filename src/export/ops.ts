@@ -414,9 +414,9 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
   ge: compare("GreaterOrEqual"),
   unbind: (c, [x, dim]) => {
     const a = axis(staticNum(dim!, "unbind dim"), c.info(x!).rank);
-    c.outs.forEach((name, i) =>
-      c.b.op("Gather", [c.name(x!), c.b.constant([i], "int64", [])], [attr.i("axis", a)], name),
-    );
+    c.outs.forEach((name, i) => {
+      c.b.op("Gather", [c.name(x!), c.b.constant([i], "int64", [])], [attr.i("axis", a)], name);
+    });
   },
   indexSelect: (c, [x, dim, index]) =>
     void c.b.op(
