@@ -116,3 +116,44 @@ test("tasksr export --part task of a Faster R-CNN run: two files, raw stages and
   assert.equal(meta["tasksr.stage2"], "frcnn.stage2.onnx");
   assert.equal(JSON.parse(meta["tasksr.rcnn"]!).kind, "faster-rcnn");
 });
+
+test("tasksr export --part sr+task of a Faster R-CNN run: SR then the detector's stage 1 in one graph, detections checked", async () => {
+  const root = await writeCocoBoxes("frcnn-sr-export", [[[6, 8, 30, 40, 3]], [[20, 4, 60, 30, 5]]]);
+  const data = { type: "coco-det", root, images: "images", annotations: "instances.json" };
+  const cfg = validateRun(
+    {
+      name: "frcnn-joint",
+      task: "detection",
+      scale: 2,
+      device: "cpu",
+      data: { train: data, val: data, prefetch: 0 },
+      sr: { arch: "swinir-tiny", options: { residual: true } },
+      taskNet: { arch: "fasterrcnn-mobilenet-v3-light", options: { minSize: 64, maxSize: 96 } },
+      recipe: { name: "joint" },
+      optim: { sr: { type: "adam", lr: 1e-4 }, task: { type: "sgd", lr: 0.005 } },
+      train: { epochs: 1, batchSize: 2, itersPerEpoch: 1, logEvery: 1, seed: 3 },
+      eval: { batchSize: 2, ssim: false },
+    },
+    "test config",
+  );
+  await trainRun(cfg, { out: join(root, "runs"), log: () => {}, argv: ["test"] });
+  const file = join(root, "frcnn-sr.onnx");
+  const r = tasksr("export", "--run", join(root, "runs", "frcnn-joint"), "--part", "sr+task", "--out", file, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as {
+    ok: boolean;
+    outputs: Record<string, unknown[]>;
+    check: { detections: { agree: boolean; engine: number } };
+  };
+  assert.ok(res.ok, JSON.stringify(res.check));
+  assert.ok(res.check.detections.agree);
+  assert.ok(res.check.detections.engine > 0, "the check compared detections, not two empty lists");
+  assert.deepEqual(Object.keys(res.outputs).sort(), [
+    "features.0",
+    "features.1",
+    "features.pool",
+    "objectness",
+    "proposals",
+  ]);
+  assert.equal(readOnnxMetadata(readFileSync(file))["tasksr.part"], "sr+task");
+});
