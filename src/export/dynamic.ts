@@ -138,36 +138,43 @@ export function resolveDynamic(traces: readonly Trace[], sizes: readonly (readon
     }
   }
 
-  /** The latest value (id < `before`) with a dimension, or a product of two, equal to `vals` at every traced size. */
-  const dimOfValue = (vals: readonly number[], before: number): DimArg | undefined => {
+  /** The latest value (id < `before`) for which `match` finds a form, given that value's shape at every trace. */
+  const latestValue = (
+    before: number,
+    match: (id: number, sh: readonly (readonly number[])[]) => DimArg | undefined,
+  ): DimArg | undefined => {
     for (let id = before - 1; id >= 0; id--) {
       const shapes = traces.map((t) => t.values.get(id)?.shape);
       const s0 = shapes[0];
       if (s0 === undefined || shapes.some((s) => s === undefined || s.length !== s0.length)) continue;
-      const sh = shapes as (readonly number[])[];
-      for (let axis = s0.length - 1; axis >= 0; axis--) {
+      const found = match(id, shapes as (readonly number[])[]);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  /** The latest value with a dimension, or a product of two, equal to `vals` at every traced size. */
+  const dimOfValue = (vals: readonly number[], before: number): DimArg | undefined =>
+    latestValue(before, (id, sh) => {
+      const rank = sh[0]!.length;
+      for (let axis = rank - 1; axis >= 0; axis--) {
         if (sh.every((s, k) => s[axis] === vals[k])) return { shapeOf: { ref: id, axis } };
       }
-      for (let axis = s0.length - 1; axis >= 0; axis--) {
+      for (let axis = rank - 1; axis >= 0; axis--) {
         for (let times = axis - 1; times >= 0; times--) {
           if (sh.every((s, k) => s[axis]! * s[times]! === vals[k])) return { shapeOf: { ref: id, axis, times } };
         }
       }
-    }
-    return undefined;
-  };
+      return undefined;
+    });
   /**
-   * The latest value (id < `before`) with a dimension that `vals` divides exactly or is a multiple of (by the same
-   * integer at every traced size), or that `vals` differs from by the same offset. Tried last, after the input's affine sizes: a map
+   * The latest value with a dimension that `vals` divides exactly or is a multiple of (by the same integer at every
+   * traced size), or that `vals` differs from by the same offset. Tried last, after the input's affine sizes: a map
    * padded to a multiple of a window has sizes that are not affine in the input, and the numbers computed from it
    * (windows per row, a window's start) are only expressible through it.
    */
-  const relatedToValue = (vals: readonly number[], before: number): DimArg | undefined => {
-    for (let id = before - 1; id >= 0; id--) {
-      const shapes = traces.map((t) => t.values.get(id)?.shape);
-      const s0 = shapes[0];
-      if (s0 === undefined || shapes.some((s) => s === undefined || s.length !== s0.length)) continue;
-      const sh = shapes as (readonly number[])[];
+  const relatedToValue = (vals: readonly number[], before: number): DimArg | undefined =>
+    latestValue(before, (id, sh) => {
+      const s0 = sh[0]!;
       for (let axis = s0.length - 1; axis >= 0; axis--) {
         const div = vals[0]! === 0 ? 0 : s0[axis]! / vals[0]!;
         if (Number.isInteger(div) && div >= 2 && sh.every((s, k) => s[axis] === vals[k]! * div)) {
@@ -180,9 +187,8 @@ export function resolveDynamic(traces: readonly Trace[], sizes: readonly (readon
         const add = vals[0]! - s0[axis]!;
         if (sh.every((s, k) => vals[k]! - s[axis]! === add)) return { shapeOf: { ref: id, axis, add } };
       }
-    }
-    return undefined;
-  };
+      return undefined;
+    });
   const fit = (vals: number[], where: string, before: number): SymArg => {
     if (vals.every((v) => v === vals[0])) return vals[0]!;
     const own = dimOfValue(vals, before);
