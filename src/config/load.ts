@@ -11,18 +11,8 @@ import { datasetSchema, datasetTypes } from "../data/datasets/registry.js";
 import { TasksrError } from "../errors.js";
 import "../models/index.js";
 import { type ArchKind, listArchs } from "../models/registry.js";
-import { type NetConfig, type RecipeName, RunConfig } from "./schema.js";
-
-/** Which networks a recipe trains, and which it needs to exist. */
-export const RECIPE_NETS: Record<RecipeName, { trainsSr: boolean; trainsTask: boolean; usesSr: boolean }> = {
-  hr2task: { trainsSr: false, trainsTask: true, usesSr: false },
-  lr2task: { trainsSr: false, trainsTask: true, usesSr: false },
-  "sr-ft": { trainsSr: true, trainsTask: false, usesSr: true },
-  sr2task: { trainsSr: false, trainsTask: true, usesSr: true },
-  task2sr: { trainsSr: true, trainsTask: false, usesSr: true },
-  joint: { trainsSr: true, trainsTask: true, usesSr: true },
-  sr4ir: { trainsSr: true, trainsTask: true, usesSr: true },
-};
+import { getRecipe } from "../train/recipes/index.js";
+import { type NetConfig, RunConfig } from "./schema.js";
 
 export function formatIssues(
   where: string,
@@ -94,7 +84,7 @@ const PRESET_CROPS: Partial<Record<RunConfig["task"], number>> = { classificatio
  */
 function cropProblem(c: RunConfig, where: string): string | undefined {
   const preset = PRESET_CROPS[c.task];
-  if (!RECIPE_NETS[c.recipe.name].usesSr || c.sr === undefined || preset === undefined) return undefined;
+  if (!getRecipe(c.recipe.name).nets.usesSr || c.sr === undefined || preset === undefined) return undefined;
   const given = c.data.transforms.crop;
   // A crop of the wrong type is reported by the transform presets when the run is built.
   if (given !== undefined && !(typeof given === "number" && Number.isInteger(given) && given > 0)) return undefined;
@@ -159,7 +149,8 @@ export function validateRun(raw: unknown, where: string): RunConfig {
   const parsed = RunConfig.safeParse(raw);
   if (!parsed.success) throw new TasksrError("E_CONFIG", `invalid config\n${formatIssues(where, parsed.error.issues)}`);
   const c = parsed.data;
-  const nets = RECIPE_NETS[c.recipe.name];
+  const recipe = getRecipe(c.recipe.name);
+  const nets = recipe.nets;
   const problems: string[] = [];
   if (nets.usesSr && c.sr === undefined) problems.push(`sr: recipe ${c.recipe.name} needs an SR network`);
   if (!nets.usesSr && c.sr !== undefined)
@@ -168,21 +159,7 @@ export function validateRun(raw: unknown, where: string): RunConfig {
     problems.push(`optim.sr: recipe ${c.recipe.name} trains the SR network`);
   if (nets.trainsTask && c.optim.task === undefined)
     problems.push(`optim.task: recipe ${c.recipe.name} trains the task network`);
-  if (c.recipe.name === "sr2task" && c.sr?.weights === undefined) {
-    problems.push(
-      "sr.weights: S→T runs the task net on a frozen, already fine-tuned SR net (an SR-FT run's sr.safetensors)",
-    );
-  }
-  if (c.recipe.name === "sr4ir" && c.recipe.taskInputs.includes("cqmix") && c.recipe.cqmix === undefined) {
-    problems.push(
-      "recipe.cqmix: taskInputs include cqmix, which needs a cqmix block (e.g. { grid: 4 }); or drop cqmix from taskInputs",
-    );
-  }
-  if (c.recipe.name === "task2sr" && c.taskNet.weights === undefined) {
-    problems.push(
-      "taskNet.weights: T→S trains SR through a frozen task net trained on HR (an H→T run's task.safetensors)",
-    );
-  }
+  problems.push(...(recipe.check?.(c, c.recipe) ?? []));
   const crop = cropProblem(c, where);
   const all = [...problems.map((p) => `${where}: ${p}`), ...registryProblems(c, where), ...(crop ? [crop] : [])];
   if (all.length) throw new TasksrError("E_CONFIG", `invalid config\n${all.join("\n")}`);

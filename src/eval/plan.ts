@@ -10,7 +10,6 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { RECIPE_NETS } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { createDataset } from "../data/datasets/registry.js";
 import type { Dataset } from "../data/types.js";
@@ -21,8 +20,9 @@ import { isRunFolder, type LoadedSr, type LoadedTask, loadSr, loadTask } from ".
 import "../models/index.js";
 import { buildArch } from "../models/registry.js";
 import type { SrNetwork } from "../models/types.js";
-import { SETTING_LABELS } from "../report/settings.js";
+import { settingLabel } from "../report/settings.js";
 import { buildTask, loadNetWeights, validationSet } from "../train/build.js";
+import { getRecipe } from "../train/recipes/index.js";
 import { readResults, readRunConfig, runFiles } from "../train/run.js";
 
 /** The image the task network sees for an LR batch. */
@@ -110,14 +110,14 @@ export async function planFromRun(dir: string, o: PlanOptions): Promise<EvalPlan
   const task = loadTask(dir, cfg, val.classes.length, { device: o.device, flag: "--run" });
   let sr: LoadedSr | undefined;
   try {
-    if (RECIPE_NETS[cfg.recipe.name].usesSr) sr = loadSr(dir, { device: o.device, flag: "--run" });
+    if (getRecipe(cfg.recipe.name).nets.usesSr) sr = loadSr(dir, { device: o.device, flag: "--run" });
   } catch (err) {
     task.adapter.net.dispose();
     throw err;
   }
   const { input, label } = inputOf(cfg.recipe.name, sr, cfg.scale);
   return withDispose(
-    { cfg, val, input, inputLabel: label, task, setting: SETTING_LABELS[cfg.recipe.name], runDir: dir, baseDir },
+    { cfg, val, input, inputLabel: label, task, setting: settingLabel(cfg.recipe.name), runDir: dir, baseDir },
     sr,
   );
 }
@@ -145,7 +145,7 @@ export async function planFromConfig(
   try {
     loadNetWeights(adapter.net, cfg.taskNet, "taskNet", baseDir);
     adapter.net.to(o.device).requiresGrad_(false).eval();
-    if (RECIPE_NETS[cfg.recipe.name].usesSr && cfg.sr) {
+    if (getRecipe(cfg.recipe.name).nets.usesSr && cfg.sr) {
       sr = buildArch(cfg.sr.arch, { scale: cfg.scale, ...cfg.sr.options }, "sr");
       loadNetWeights(sr, cfg.sr, "sr", baseDir);
       sr.to(o.device).requiresGrad_(false).eval();
@@ -172,7 +172,7 @@ export async function planFromConfig(
       : undefined;
   const { input, label } = inputOf(cfg.recipe.name, loaded, cfg.scale);
   return withDispose(
-    { cfg, val, input, inputLabel: label, task, setting: SETTING_LABELS[cfg.recipe.name], baseDir },
+    { cfg, val, input, inputLabel: label, task, setting: settingLabel(cfg.recipe.name), baseDir },
     loaded,
   );
 }
@@ -224,8 +224,8 @@ export async function planFromPair(srSpec: string, taskSpec: string, o: PairOpti
       ? { kind: "hr" }
       : { kind: "interpolate", mode: srSpec as "bicubic" | "bilinear" };
   const inputLabel = sr ? `SR ${sr.description}` : srSpec === "hr" ? "HR" : `${srSpec} x${scale}`;
-  const from = task.cfg ? SETTING_LABELS[task.cfg.recipe.name] : task.arch;
-  const srName = sr ? (sr.cfg ? SETTING_LABELS[sr.cfg.recipe.name] : sr.arch) : srSpec;
+  const from = task.cfg ? settingLabel(task.cfg.recipe.name) : task.arch;
+  const srName = sr ? (sr.cfg ? settingLabel(sr.cfg.recipe.name) : sr.arch) : srSpec;
   return withDispose(
     { cfg, val, input, inputLabel, task, setting: `${srName} → ${from} task net`, baseDir: baseDir ?? process.cwd() },
     sr,

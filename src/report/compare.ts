@@ -8,9 +8,10 @@ import { basename, join } from "node:path";
 import type { RecipeName } from "../config/schema.js";
 import type { Task } from "../data/types.js";
 import { TasksrError } from "../errors.js";
+import { hasRecipe } from "../train/recipes/index.js";
 import { readResults } from "../train/run.js";
 import { type BarDatum, barChart, type LineSeries, lineChart } from "./chart.js";
-import { METRIC_LABELS, PRIMARY_METRIC, SETTING_LABELS, SETTING_ORDER } from "./settings.js";
+import { METRIC_LABELS, PRIMARY_METRIC, SETTING_ORDER, settingLabel } from "./settings.js";
 
 export interface CompareRow {
   run: string;
@@ -38,15 +39,14 @@ const NOT_LOSSES = new Set(["type", "epoch", "iter", "imgPerSec", "alpha", "beta
 
 export function readRow(dir: string): CompareRow {
   const r = readResults(dir);
-  if (!(r.recipe in SETTING_LABELS))
-    throw new TasksrError("E_BAD_FILE", `${dir}/results.json: unknown recipe "${r.recipe}"`);
+  if (!hasRecipe(r.recipe)) throw new TasksrError("E_BAD_FILE", `${dir}/results.json: unknown recipe "${r.recipe}"`);
   const task = r.task as Task;
   const metric = PRIMARY_METRIC[task];
   const row: CompareRow = {
     run: r.name,
     dir,
     recipe: r.recipe as RecipeName,
-    setting: SETTING_LABELS[r.recipe as RecipeName],
+    setting: settingLabel(r.recipe as RecipeName),
     task,
     scale: r.scale,
     metric,

@@ -1,28 +1,13 @@
-/** The papers' names for the training settings (methods.md A10, F) and the headline metric of each task. */
+/** The papers' names and order of the training settings (methods.md A10, F) and the headline metric of each task. */
 import type { RecipeName } from "../config/schema.js";
 import type { Task } from "../data/types.js";
+import { getRecipe, listRecipes } from "../train/recipes/index.js";
 
-/** Recipe name -> the label SR4IR's tables use (T→S is TDSR's objective). */
-export const SETTING_LABELS: Record<RecipeName, string> = {
-  hr2task: "H→T",
-  lr2task: "L→T",
-  "sr-ft": "SR-FT",
-  sr2task: "S→T",
-  task2sr: "T→S",
-  joint: "S+T",
-  sr4ir: "SR4IR",
-};
+/** The label SR4IR's tables use for a setting (T→S is TDSR's objective), from the recipe's definition. */
+export const settingLabel = (name: RecipeName): string => getRecipe(name).label;
 
-/** Table order of the settings. */
-export const SETTING_ORDER: readonly RecipeName[] = [
-  "hr2task",
-  "lr2task",
-  "sr-ft",
-  "sr2task",
-  "task2sr",
-  "joint",
-  "sr4ir",
-];
+/** Table order of the settings: the recipes' definition order. */
+export const SETTING_ORDER: readonly RecipeName[] = listRecipes().map((r) => r.name);
 
 /** The metric key each task's evaluator reports first (percent). */
 export const PRIMARY_METRIC: Record<Task, string> = { classification: "top1", segmentation: "mIoU", detection: "AP" };

@@ -5,10 +5,11 @@
  * `<out>/<study>/seed-<k>/<setting>/`.
  */
 import { join, resolve } from "node:path";
-import { deepMerge, RECIPE_NETS, validateRun } from "../config/load.js";
+import { deepMerge, validateRun } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { TasksrError } from "../errors.js";
 import { SETTING_ORDER } from "../report/settings.js";
+import { getRecipe } from "../train/recipes/index.js";
 import { runFiles } from "../train/run.js";
 import type { Setting, StudyConfig } from "./schema.js";
 
@@ -46,7 +47,7 @@ export function planStudy(study: StudyConfig, o: { out: string; where: string })
     const out = seedDir(resolve(o.out), study.name, seed);
     const weights = (s: Setting, net: "sr" | "task") => runFiles(join(out, s))[net];
     for (const setting of SETTING_ORDER.filter(has)) {
-      const nets = RECIPE_NETS[setting];
+      const nets = getRecipe(setting).nets;
       const links: Raw = {};
       if (setting === "sr2task") links.sr = { weights: weights("sr-ft", "sr") };
       if (setting === "task2sr" || (setting === "sr-ft" && has("hr2task"))) {

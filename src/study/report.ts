@@ -4,7 +4,7 @@
  * Every number comes from the runs' evaluations; nothing here is typed in by hand.
  */
 import type { Task } from "../data/types.js";
-import { METRIC_LABELS, PRIMARY_METRIC, SETTING_LABELS } from "../report/settings.js";
+import { METRIC_LABELS, PRIMARY_METRIC, settingLabel } from "../report/settings.js";
 import type { StudyResult } from "./run.js";
 import type { Setting } from "./schema.js";
 
@@ -65,7 +65,7 @@ export function buildReport(r: StudyResult): StudyReport {
     const runs = r.runs.filter((x) => x.setting === setting);
     return {
       id: setting,
-      label: SETTING_LABELS[setting],
+      label: settingLabel(setting),
       metrics: aggregate(runs.map((x) => x.results.final)),
       seconds: runs.reduce((a, x) => a + x.results.seconds, 0) / runs.length,
     };

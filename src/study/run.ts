@@ -5,15 +5,16 @@
  */
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { configHash, RECIPE_NETS } from "../config/load.js";
+import { configHash } from "../config/load.js";
 import type { ProcessGroup } from "../dist/group.js";
 import { resolveDevice } from "../engine/system.js";
 import { TasksrError } from "../errors.js";
 import { planFromPair } from "../eval/plan.js";
 import { evaluatePlan } from "../eval/run.js";
-import { SETTING_LABELS } from "../report/settings.js";
+import { settingLabel } from "../report/settings.js";
 import { childFolder, claimFolder, removeOwnedFolder } from "../train/folder.js";
 import { formatMetrics } from "../train/logging.js";
+import { getRecipe } from "../train/recipes/index.js";
 import type { RunResults } from "../train/run.js";
 import { readResults, readRunConfig, runFiles, trainRun } from "../train/run.js";
 import { viewFolder } from "./figures.js";
@@ -92,7 +93,7 @@ function viewInputs(runs: readonly StudyRun[]): { name: string; spec: string }[]
     { name: "bilinear", spec: "bilinear" },
   ];
   for (const r of runs) {
-    if (RECIPE_NETS[r.setting].trainsSr) inputs.push({ name: SETTING_LABELS[r.setting], spec: r.dir });
+    if (getRecipe(r.setting).nets.trainsSr) inputs.push({ name: settingLabel(r.setting), spec: r.dir });
   }
   return inputs;
 }
@@ -133,7 +134,7 @@ export async function runStudy(study: StudyConfig, o: StudyOptions): Promise<Stu
   }
   const runs: StudyRun[] = [];
   for (const [i, run] of plan.entries()) {
-    const tag = `[seed ${run.seed} | ${SETTING_LABELS[run.setting]} ${i + 1}/${plan.length}]`;
+    const tag = `[seed ${run.seed} | ${settingLabel(run.setting)} ${i + 1}/${plan.length}]`;
     // Rank 0 decides (and may delete a changed run's folder); every rank follows its decision.
     let done = writer ? reusable(run, o.replaceChanged === true) : undefined;
     if (group) done = group.broadcastJson(done ?? null) ?? undefined;

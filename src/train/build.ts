@@ -4,9 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { RECIPE_NETS } from "../config/load.js";
 import type { OptimConfig as OptimizerConfig, RunConfig, ScheduleConfig } from "../config/schema.js";
-import { cqmix } from "../data/cqmix.js";
 import { createDataset } from "../data/datasets/registry.js";
 import { subsetDataset } from "../data/datasets/subset.js";
 import { Degradation } from "../data/degrade/pipeline.js";
@@ -34,21 +32,8 @@ import { classificationAdapter } from "./adapters/classification.js";
 import { detectionAdapter } from "./adapters/detection.js";
 import { segmentationAdapter } from "./adapters/segmentation.js";
 import type { ParamGroup, TaskAdapter } from "./adapters/types.js";
-import { joint } from "./recipes/joint.js";
-import { hr2task, lr2task, sr2task, srFinetune } from "./recipes/simple.js";
-import { sr4ir } from "./recipes/sr4ir.js";
-import { task2sr } from "./recipes/task2sr.js";
-import type { Recipe } from "./recipes/types.js";
-import {
-  constant,
-  cosine,
-  cosineRestart,
-  linearWarmup,
-  multiStep,
-  parseLossStages,
-  type Schedule,
-  sequential,
-} from "./schedule.js";
+import { buildRecipe, getRecipe } from "./recipes/index.js";
+import { constant, cosine, cosineRestart, linearWarmup, multiStep, type Schedule, sequential } from "./schedule.js";
 import { LossScaler, Stepper } from "./stepper.js";
 import type { RunParts } from "./trainer.js";
 
@@ -204,42 +189,6 @@ function makeOptimizer(c: OptimizerConfig, groups: readonly ParamGroup[]): Optim
   }
 }
 
-function makeRecipe(cfg: RunConfig, itersPerEpoch: number): Recipe {
-  const r = cfg.recipe;
-  switch (r.name) {
-    case "hr2task":
-      return hr2task;
-    case "lr2task":
-      return lr2task;
-    case "sr-ft":
-      return srFinetune(r.pixelLoss);
-    case "sr2task":
-      return sr2task;
-    case "task2sr":
-      return task2sr({
-        recLoss: r.recLoss,
-        stages:
-          r.stages !== undefined
-            ? parseLossStages(r.stages, itersPerEpoch)
-            : [{ iters: Number.POSITIVE_INFINITY, alpha: r.alpha, beta: r.beta }],
-      });
-    case "joint":
-      return joint(r);
-    case "sr4ir": {
-      const warmupIters = Math.round(r.warmup.unit === "epochs" ? r.warmup.length * itersPerEpoch : r.warmup.length);
-      const mix = r.cqmix;
-      return sr4ir({
-        cfg: r,
-        warmupIters,
-        cqmix: mix
-          ? (sr, hr, ctx) =>
-              cqmix(sr, hr, { grid: mix.grid, p: mix.p, generator: ctx.cqmixGenerator, shard: ctx.shard })
-          : undefined,
-      });
-    }
-  }
-}
-
 /** Builds a run from its config. The caller disposes it. */
 export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<BuiltRun> {
   const device = resolveDevice(o.device ?? cfg.device);
@@ -296,7 +245,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
   const batchesPerEpoch = Math.min(trainLoader.length, (cfg.train.itersPerEpoch ?? Number.POSITIVE_INFINITY) * accum);
   const itersPerEpoch = Math.floor(batchesPerEpoch / accum);
 
-  const nets = RECIPE_NETS[cfg.recipe.name];
+  const nets = getRecipe(cfg.recipe.name).nets;
   let sr: SrNetwork | undefined;
   if (nets.usesSr && cfg.sr) {
     sr = buildArch(cfg.sr.arch, { scale: cfg.scale, ...cfg.sr.options }, "sr");
@@ -344,7 +293,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
   const degradation = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: cfg.train.seed }, "degrade", shard);
   const cqmixGenerator = new Generator(cfg.train.seed + 1);
   const evalDegrade = () => evalDegradation(cfg, shard);
-  const recipe = makeRecipe(cfg, itersPerEpoch);
+  const recipe = buildRecipe(cfg.recipe, { itersPerEpoch });
   const lpips = cfg.eval.lpips && recipe.producesSr ? lpipsFromConfig(cfg.eval.lpips, o.baseDir, device) : undefined;
   return {
     cfg,
@@ -363,7 +312,8 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     generators: { cqmix: cqmixGenerator, degrade: degradation.generator },
     batchesPerEpoch,
     itersPerEpoch,
-    evaluateTask: cfg.recipe.name !== "sr-ft" || cfg.taskNet.weights !== undefined,
+    // A setting that does not train the task net evaluates it only when it has weights (SR-FT without H→T).
+    evaluateTask: nets.trainsTask || cfg.taskNet.weights !== undefined,
     group,
     ...(lpips ? { lpips } : {}),
     datasets: { train, val },

@@ -4,6 +4,7 @@
  */
 import { pixelLoss } from "../losses.js";
 import { backward } from "../stepper.js";
+import { defineRecipe } from "./registry.js";
 import { srInference } from "./simple.js";
 import type { Recipe } from "./types.js";
 
@@ -32,3 +33,10 @@ export function joint(o: { pixelLoss: string; pixelWeight: number; taskWeight: n
     testInput: (ctx, lr) => srInference(ctx, lr),
   };
 }
+
+defineRecipe({
+  name: "joint",
+  label: "S+T",
+  nets: { trainsSr: true, trainsTask: true, usesSr: true },
+  build: (r) => joint(r),
+});

@@ -7,6 +7,7 @@ import { noGrad } from "../../engine/autograd.js";
 import * as F from "../../engine/functional.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { pixelLoss } from "../losses.js";
+import { defineRecipe } from "./registry.js";
 import type { Recipe, RecipeContext } from "./types.js";
 
 /** L→T's upsampler: bilinear with align_corners=True (SR4IR's nn.UpsamplingBilinear2d), to the HR size. */
@@ -74,3 +75,32 @@ export const sr2task: Recipe = {
   },
   testInput: (ctx, lr) => srInference(ctx, lr),
 };
+
+defineRecipe({
+  name: "hr2task",
+  label: "H→T",
+  nets: { trainsSr: false, trainsTask: true, usesSr: false },
+  build: () => hr2task,
+});
+defineRecipe({
+  name: "lr2task",
+  label: "L→T",
+  nets: { trainsSr: false, trainsTask: true, usesSr: false },
+  build: () => lr2task,
+});
+defineRecipe({
+  name: "sr-ft",
+  label: "SR-FT",
+  nets: { trainsSr: true, trainsTask: false, usesSr: true },
+  build: (r) => srFinetune(r.pixelLoss),
+});
+defineRecipe({
+  name: "sr2task",
+  label: "S→T",
+  nets: { trainsSr: false, trainsTask: true, usesSr: true },
+  check: (c) =>
+    c.sr?.weights === undefined
+      ? ["sr.weights: S→T runs the task net on a frozen, already fine-tuned SR net (an SR-FT run's sr.safetensors)"]
+      : [],
+  build: () => sr2task,
+});

@@ -8,12 +8,14 @@
  */
 
 import type { RecipeConfig } from "../../config/schema.js";
+import { cqmix } from "../../data/cqmix.js";
 import { noGrad } from "../../engine/autograd.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { TasksrError } from "../../errors.js";
 import type { Batch } from "../adapters/types.js";
 import { pixelLoss, tdpLoss } from "../losses.js";
 import { backward } from "../stepper.js";
+import { defineRecipe } from "./registry.js";
 import { srInference } from "./simple.js";
 import type { Recipe, RecipeContext } from "./types.js";
 
@@ -111,3 +113,26 @@ export function sr4ir(o: Sr4irOptions): Recipe {
     testInput: (ctx, lr) => srInference(ctx, lr),
   };
 }
+
+defineRecipe({
+  name: "sr4ir",
+  label: "SR4IR",
+  nets: { trainsSr: true, trainsTask: true, usesSr: true },
+  check: (_c, r) =>
+    r.taskInputs.includes("cqmix") && r.cqmix === undefined
+      ? [
+          "recipe.cqmix: taskInputs include cqmix, which needs a cqmix block (e.g. { grid: 4 }); or drop cqmix from taskInputs",
+        ]
+      : [],
+  build: (r, o) => {
+    const warmupIters = Math.round(r.warmup.unit === "epochs" ? r.warmup.length * o.itersPerEpoch : r.warmup.length);
+    const mix = r.cqmix;
+    return sr4ir({
+      cfg: r,
+      warmupIters,
+      cqmix: mix
+        ? (sr, hr, ctx) => cqmix(sr, hr, { grid: mix.grid, p: mix.p, generator: ctx.cqmixGenerator, shard: ctx.shard })
+        : undefined,
+    });
+  },
+});

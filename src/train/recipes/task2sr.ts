@@ -5,8 +5,8 @@
  */
 
 import { pixelLoss } from "../losses.js";
-import type { LossStage } from "../schedule.js";
-import { stageAt } from "../schedule.js";
+import { type LossStage, parseLossStages, stageAt } from "../schedule.js";
+import { defineRecipe } from "./registry.js";
 import { srInference } from "./simple.js";
 import type { Recipe } from "./types.js";
 
@@ -36,3 +36,21 @@ export function task2sr(o: { recLoss: string; stages: readonly LossStage[] }): R
     testInput: (ctx, lr) => srInference(ctx, lr),
   };
 }
+
+defineRecipe({
+  name: "task2sr",
+  label: "T→S",
+  nets: { trainsSr: true, trainsTask: false, usesSr: true },
+  check: (c) =>
+    c.taskNet.weights === undefined
+      ? ["taskNet.weights: T→S trains SR through a frozen task net trained on HR (an H→T run's task.safetensors)"]
+      : [],
+  build: (r, o) =>
+    task2sr({
+      recLoss: r.recLoss,
+      stages:
+        r.stages !== undefined
+          ? parseLossStages(r.stages, o.itersPerEpoch)
+          : [{ iters: Number.POSITIVE_INFINITY, alpha: r.alpha, beta: r.beta }],
+    }),
+});
