@@ -28,6 +28,8 @@ export const INFER_CONFIGS: Record<string, InferConfig> = {
   "edsr-baseline-x4": { arch: "edsr-baseline", options: { scale: 4 }, input: [1, 3, 64, 64] },
   "edsr-tiny-x4": { arch: "edsr-tiny", options: { scale: 4 }, input: [1, 3, 64, 64] },
   "dbpn-tiny-x4": { arch: "dbpn-tiny", options: { scale: 4 }, input: [1, 3, 64, 64] },
+  // 64 px LR: the test script's padding runs the network on 72×72 (nine 8×8 windows per row).
+  "swinir-m-x4": { arch: "swinir-m", options: { scale: 4 }, input: [1, 3, 64, 64] },
   resnet18: { arch: "resnet18", options: { numClasses: 1000 }, input: [1, 3, 224, 224] },
   "deeplabv3-mobilenetv3-large": {
     arch: "deeplabv3-mobilenetv3-large",

@@ -233,7 +233,7 @@ export function registerBench(program: Command): Command {
     .description("eval forward ms of exported networks on libtorch and on onnxruntime-node, same process and input")
     .option(
       "--config <names>",
-      "comma-separated: edsr-baseline-x4, edsr-tiny-x4, dbpn-tiny-x4, resnet18, deeplabv3-mobilenetv3-large",
+      "comma-separated: edsr-baseline-x4, edsr-tiny-x4, dbpn-tiny-x4, swinir-m-x4, resnet18, deeplabv3-mobilenetv3-large",
       "edsr-baseline-x4,edsr-tiny-x4,dbpn-tiny-x4,resnet18,deeplabv3-mobilenetv3-large",
     )
     .option("--runs <n>", "timed runs per side and round", "5")
