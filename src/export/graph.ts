@@ -171,7 +171,7 @@ export class GraphBuilder {
     ];
     for (const [coef, axis] of terms) {
       if (coef === 0) continue;
-      let t = this.#dimAt(shape, axis);
+      let t = this.dimAt(shape, axis);
       if (coef !== 1) t = this.op("Mul", [t, this.constant([coef], "int64")]);
       acc = acc === undefined ? t : this.op("Add", [acc, t]);
     }
@@ -184,16 +184,16 @@ export class GraphBuilder {
     if ("dim" in d) return this.affine(d.dim);
     const { ref, axis, times, mul, div, add } = d.shapeOf;
     const shape = this.shapeOf(this.valueName(ref));
-    let v = this.#dimAt(shape, axis);
-    if (times !== undefined) v = this.op("Mul", [v, this.#dimAt(shape, times)]);
+    let v = this.dimAt(shape, axis);
+    if (times !== undefined) v = this.op("Mul", [v, this.dimAt(shape, times)]);
     if (mul !== undefined) v = this.op("Mul", [v, this.constant([mul], "int64")]);
     if (div !== undefined) v = this.op("Div", [v, this.constant([div], "int64")]); // exact: checked at every trace
     if (add !== undefined) v = this.op("Add", [v, this.constant([add], "int64")]);
     return v;
   }
 
-  /** int64 [1]: dimension `axis` of a Shape output. */
-  #dimAt(shape: string, axis: number): string {
+  /** [1]: entry `axis` of a 1-D tensor — a dimension, when it is a Shape output (int64). */
+  dimAt(shape: string, axis: number): string {
     return this.op("Gather", [shape, this.constant([axis], "int64")], [attr.i("axis", 0)]);
   }
 

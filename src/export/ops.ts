@@ -185,7 +185,7 @@ function rcnnTransform(c: EmitContext, [ts, minSize, maxSize, divisible, mean, s
   const shape = b.shapeOf(c.name(x));
   const hw = b.op("Slice", [shape, b.constant([2], "int64"), b.constant([4], "int64")]); // int64 [2]
   const hwF = b.op("Cast", [hw], [attr.i("to", T_FLOAT)]);
-  const [hF, wF] = [0, 1].map((i) => b.op("Gather", [hwF, b.constant([i], "int64")], [attr.i("axis", 0)]));
+  const [hF, wF] = [0, 1].map((i) => b.dimAt(hwF, i));
   const short = b.op("Min", [hF!, wF!]);
   const long = b.op("Max", [hF!, wF!]);
   const scale = b.op("Min", [
@@ -225,15 +225,13 @@ function rcnnAnchors(c: EmitContext, [ts, cellAnchors]: readonly SymArg[]) {
   const b = c.b;
   const [images, ...features] = ts as readonly SymArg[];
   const dt = b.graphDtype("float32");
-  const dimOf = (shape: string, axis: number) =>
-    b.op("Gather", [shape, b.constant([axis], "int64")], [attr.i("axis", 0)]); // int64 [1]
   const toScalar = (v: string) => b.op("Squeeze", [v, b.constant([0], "int64")]);
   const imageShape = b.shapeOf(c.name(images!));
   const levels = (cellAnchors as readonly SymArg[]).map((cells, l) => {
     const shape = b.shapeOf(c.name(features[l]!));
-    const [gh, gw] = [dimOf(shape, 2), dimOf(shape, 3)];
-    const sy = b.op("Div", [dimOf(imageShape, 2), gh]);
-    const sx = b.op("Div", [dimOf(imageShape, 3), gw]);
+    const [gh, gw] = [b.dimAt(shape, 2), b.dimAt(shape, 3)];
+    const sy = b.op("Div", [b.dimAt(imageShape, 2), gh]);
+    const sx = b.op("Div", [b.dimAt(imageShape, 3), gw]);
     const grid = b.op("Concat", [gh, gw], [attr.i("axis", 0)]);
     const flat = b.constant([-1], "int64");
     const ramp = (n: string, stride: string) =>
@@ -300,8 +298,7 @@ function multiScaleRoiAlign(c: EmitContext, [ts, outputSize, samplingRatio]: rea
 }
 
 /** int64 [1]: dimension `a` of a value's shape. */
-const dimOf = (c: EmitContext, name: string, a: number) =>
-  c.b.op("Gather", [c.b.shapeOf(name), c.b.constant([a], "int64")], [attr.i("axis", 0)]);
+const dimOf = (c: EmitContext, name: string, a: number) => c.b.dimAt(c.b.shapeOf(name), a);
 
 /**
  * SR input padding (src/models/sr/base.ts `forwardPadded`): bottom/right up to multiples of m, pad = (m − n mod m)

@@ -155,7 +155,6 @@ export class SwinIr extends SrModule {
   readonly evalPadding: "test" | "forward";
   readonly residual: boolean;
   readonly #mean: readonly number[] = DIV2K_MEAN;
-  readonly #shift: number;
 
   constructor(o: SwinIrOptions) {
     const ws = o.windowSize ?? 8;
@@ -176,8 +175,6 @@ export class SwinIr extends SrModule {
     this.windowSize = ws;
     this.imgRange = o.imgRange ?? 1;
     this.evalPadding = o.evalPadding ?? "test";
-    // A training size no larger than the window is one unshifted window (blocks/swin.ts).
-    this.#shift = imgSize <= ws ? 0 : Math.floor(ws / 2);
     const total = depths.reduce((a, b) => a + b, 0);
     const rate = o.dropPathRate ?? 0.1;
     // torch.linspace(0, rate, total), as the reference (one value per block, in order).
@@ -238,11 +235,13 @@ export class SwinIr extends SrModule {
   private features(x: Tensor, size: Size2): Tensor {
     let t = toTokens(x); // [N, h·w, C]
     if (this.patchNorm) t = this.patchNorm.call(t);
-    const training = this.layers.at(0).residualGroup.blocks.at(0).inputResolution;
-    // Blocks at their training size use their stored mask; any other size gets one mask, shared by all of them.
+    // Blocks at their training size use their stored mask; any other size gets one mask, shared by all shifted
+    // blocks (they all have the same window and shift; a training size within the window shifts none).
+    const shifted = this.layers.items.flatMap((l) => l.residualGroup.blocks.items).find((b) => b.shiftSize > 0);
+    const training = shifted?.inputResolution;
     const mask =
-      this.#shift > 0 && (size[0] !== training[0] || size[1] !== training[1])
-        ? shiftedWindowMask(size, this.windowSize, this.#shift)
+      shifted !== undefined && (size[0] !== training![0] || size[1] !== training![1])
+        ? shiftedWindowMask(size, shifted.windowSize, shifted.shiftSize)
         : undefined;
     for (const layer of this.layers.items) {
       const next = layer.call(t, size, mask);
