@@ -5,11 +5,11 @@
  */
 import { z } from "zod";
 import { degradeSchema } from "../data/degrade/pipeline.js";
-import { PixelLossName } from "../losses/pixel.js";
+import type { BuiltinRecipeConfig } from "../train/recipes/types.js";
+import { getRecipe, hasRecipe, listRecipes } from "../train/recipes/registry.js";
+import { count, durationUnit, positive } from "./fields.js";
 import { FolderName } from "./name.js";
 
-const positive = z.number().positive();
-const count = z.number().int().positive();
 
 /** Architecture + options + optional weights file. */
 export const NetConfig = z.strictObject({
@@ -49,8 +49,6 @@ export const OptimConfig = z.discriminatedUnion("type", [
 ]);
 export type OptimConfig = z.output<typeof OptimConfig>;
 
-/** Durations may be given in epochs (converted with the loader length, A9) or iterations. */
-const unit = z.enum(["epochs", "iters"]).default("epochs");
 
 export const ScheduleConfig = z.strictObject({
   type: z.enum(["constant", "cosine", "cosine-restart", "multistep"]).default("constant"),
@@ -59,72 +57,31 @@ export const ScheduleConfig = z.strictObject({
   etaMin: z.number().min(0).default(0),
   milestones: z.array(positive).optional(),
   gamma: positive.default(0.1),
-  unit,
+  unit: durationUnit,
   /** Linear warm-up before the schedule (SR4IR det: one epoch from factor 1/iters to 1). */
-  warmup: z.strictObject({ length: positive, unit, startFactor: positive.max(1).optional() }).optional(),
+  warmup: z.strictObject({ length: positive, unit: durationUnit, startFactor: positive.max(1).optional() }).optional(),
 });
 export type ScheduleConfig = z.output<typeof ScheduleConfig>;
 
-/** A registered pixel loss (src/losses/pixel.ts): l1, mse, charbonnier, or a plug-in's. */
-const PixelLoss = PixelLossName;
-
-/** TDP loss: weighted L1 between task-net features of SR and HR (A6.2). */
-const Tdp = z.strictObject({
-  taps: z.record(z.string(), z.number().min(0)),
-  weight: z.number().min(0).default(1),
-  criterion: PixelLoss.default("l1"),
+/**
+ * The recipe block: `name` picks a registered recipe (src/train/recipes/registry.ts), whose own schema validates the
+ * rest, at parse time, so recipes registered by plug-ins validate like the built-in ones. The type is the built-in
+ * recipes' configs; a plug-in recipe receives its block typed by its schema in `check` and `build`.
+ */
+export const RecipeConfig = z.looseObject({ name: z.string() }).transform((v, ctx): BuiltinRecipeConfig => {
+  if (!hasRecipe(v.name)) {
+    const known = listRecipes().map((r) => r.name);
+    ctx.addIssue({ code: "custom", path: ["name"], message: `unknown recipe "${v.name}"; known: ${known.join(", ")}` });
+    return z.NEVER;
+  }
+  const parsed = getRecipe(v.name).schema.safeParse(v);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
+    return z.NEVER;
+  }
+  return parsed.data as BuiltinRecipeConfig;
 });
-
-/** CQMix (A7): per-image grid x grid Bernoulli(p) mask, nearest-upsampled; 1 = SR pixel. */
-const CqMix = z.strictObject({ grid: count, p: z.number().min(0).max(1).default(0.5) });
-
-export const RecipeConfig = z.discriminatedUnion("name", [
-  /** H→T: task net on HR. */
-  z.strictObject({ name: z.literal("hr2task") }),
-  /** L→T: task net on bilinear-upsampled (align_corners true) LR. */
-  z.strictObject({ name: z.literal("lr2task") }),
-  /** SR-FT: SR net on a pixel loss only. */
-  z.strictObject({ name: z.literal("sr-ft"), pixelLoss: PixelLoss.default("l1") }),
-  /** S→T: task net on the output of a frozen SR net (sr.weights from an SR-FT run or a weights file). */
-  z.strictObject({ name: z.literal("sr2task") }),
-  /**
-   * T→S (= TDSR): SR net trained with alpha * L_rec + beta * L_task through a frozen task net (taskNet.weights,
-   * e.g. from an H→T run). `stages` in TDSR notation ("100k:1:0+200k:1:0.01"); without it, alpha/beta are constant.
-   */
-  z.strictObject({
-    name: z.literal("task2sr"),
-    recLoss: PixelLoss.default("l1"),
-    stages: z.string().optional(),
-    alpha: z.number().min(0).default(1),
-    beta: z.number().min(0).default(1),
-  }),
-  /** S+T: both networks trained jointly by one backward of pixel + task loss. */
-  z.strictObject({
-    name: z.literal("joint"),
-    pixelLoss: PixelLoss.default("l1"),
-    pixelWeight: z.number().min(0).default(1),
-    taskWeight: z.number().min(0).default(1),
-  }),
-  /**
-   * SR4IR (A8): phase 1 updates SR with pixel + TDP (task net frozen, eval mode); phase 2 updates the task net on
-   * the chosen inputs (SR re-run detached, HR, CQMix), each weighted `inputWeight`. `alternate: false` is the
-   * "no alternation" ablation (one joint backward).
-   */
-  z.strictObject({
-    name: z.literal("sr4ir"),
-    pixelLoss: PixelLoss.default("l1"),
-    warmup: z.strictObject({ length: z.number().min(0), unit }).default({ length: 0, unit: "epochs" }),
-    tdp: Tdp.optional(),
-    cqmix: CqMix.optional(),
-    taskInputs: z
-      .array(z.enum(["sr", "hr", "cqmix"]))
-      .min(1)
-      .default(["sr", "hr", "cqmix"]),
-    inputWeight: z.number().min(0).default(0.34),
-    alternate: z.boolean().default(true),
-  }),
-]);
-export type RecipeConfig = z.output<typeof RecipeConfig>;
+export type RecipeConfig = BuiltinRecipeConfig;
 export type RecipeName = RecipeConfig["name"];
 
 /** LR synthesis (A4, B5): the degradation pipeline's own options; its scale and seed come from the run. */

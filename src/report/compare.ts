@@ -5,18 +5,17 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { RecipeName } from "../config/schema.js";
 import type { Task } from "../data/types.js";
 import { TasksrError } from "../errors.js";
 import { hasRecipe } from "../train/recipes/index.js";
 import { readResults } from "../train/run.js";
 import { type BarDatum, barChart, type LineSeries, lineChart } from "./chart.js";
-import { METRIC_LABELS, PRIMARY_METRIC, SETTING_ORDER, settingLabel } from "./settings.js";
+import { METRIC_LABELS, PRIMARY_METRIC, settingLabel, settingOrder } from "./settings.js";
 
 export interface CompareRow {
   run: string;
   dir: string;
-  recipe: RecipeName;
+  recipe: string;
   /** The papers' label: H→T, L→T, SR-FT, S→T, T→S, S+T, SR4IR. */
   setting: string;
   task: Task;
@@ -45,8 +44,8 @@ export function readRow(dir: string): CompareRow {
   const row: CompareRow = {
     run: r.name,
     dir,
-    recipe: r.recipe as RecipeName,
-    setting: settingLabel(r.recipe as RecipeName),
+    recipe: r.recipe,
+    setting: settingLabel(r.recipe),
     task,
     scale: r.scale,
     metric,
@@ -83,11 +82,12 @@ export function readCurves(dir: string): { iter: number; values: Record<string, 
 
 /** Rows in table order: task, scale, then the papers' setting order, then run name. */
 export function sortRows(rows: CompareRow[]): CompareRow[] {
+  const order = settingOrder();
   return [...rows].sort(
     (a, b) =>
       a.task.localeCompare(b.task) ||
       a.scale - b.scale ||
-      SETTING_ORDER.indexOf(a.recipe) - SETTING_ORDER.indexOf(b.recipe) ||
+      order.indexOf(a.recipe) - order.indexOf(b.recipe) ||
       a.run.localeCompare(b.run),
   );
 }

@@ -1,13 +1,12 @@
 /** The papers' names and order of the training settings (methods.md A10, F) and the headline metric of each task. */
-import type { RecipeName } from "../config/schema.js";
 import type { Task } from "../data/types.js";
 import { getRecipe, listRecipes } from "../train/recipes/index.js";
 
 /** The label SR4IR's tables use for a setting (T→S is TDSR's objective), from the recipe's definition. */
-export const settingLabel = (name: RecipeName): string => getRecipe(name).label;
+export const settingLabel = (name: string): string => getRecipe(name).label;
 
-/** Table order of the settings: the recipes' definition order. */
-export const SETTING_ORDER: readonly RecipeName[] = listRecipes().map((r) => r.name);
+/** Table order of the settings: the recipes' definition order (plug-in recipes after the papers'). */
+export const settingOrder = (): string[] => listRecipes().map((r) => r.name);
 
 /** The metric key each task's evaluator reports first (percent). */
 export const PRIMARY_METRIC: Record<Task, string> = { classification: "top1", segmentation: "mIoU", detection: "AP" };

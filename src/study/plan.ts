@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { deepMerge, validateRun } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { TasksrError } from "../errors.js";
-import { SETTING_ORDER } from "../report/settings.js";
+import { settingOrder } from "../report/settings.js";
 import { getRecipe } from "../train/recipes/index.js";
 import { runFiles } from "../train/run.js";
 import type { Setting, StudyConfig } from "./schema.js";
@@ -30,12 +30,16 @@ export const seedDir = (out: string, study: string, seed: number): string => joi
 /** The run configs of a study in execution order (per seed: SETTINGS order). `where` names the study file. */
 export function planStudy(study: StudyConfig, o: { out: string; where: string }): PlannedRun[] {
   const has = (s: Setting) => study.settings.includes(s);
-  for (const [s, needs] of [
-    ["sr2task", "sr-ft"],
-    ["task2sr", "hr2task"],
-  ] as const) {
-    if (has(s) && !has(needs)) {
-      throw new TasksrError("E_CONFIG", `${o.where}: settings: ${s} needs ${needs} in the same study (its weights)`);
+  const order = settingOrder();
+  for (const s of study.settings) {
+    for (const link of Object.values(getRecipe(s).links ?? {})) {
+      if (link.required && !has(link.from)) {
+        throw new TasksrError("E_CONFIG", `${o.where}: settings: ${s} needs ${link.from} in the same study (its weights)`);
+      }
+      // Weights are taken from a run made earlier in the seed's sequence.
+      if (has(link.from) && order.indexOf(link.from) > order.indexOf(s)) {
+        throw new TasksrError("E_CONFIG", `${o.where}: settings: ${s} takes weights from ${link.from}, which runs after it`);
+      }
     }
   }
   for (const key of ["name", "recipe"]) {
@@ -46,13 +50,11 @@ export function planStudy(study: StudyConfig, o: { out: string; where: string })
     // Absolute, so that the linked weights do not depend on the folder relative config paths are resolved from.
     const out = seedDir(resolve(o.out), study.name, seed);
     const weights = (s: Setting, net: "sr" | "task") => runFiles(join(out, s))[net];
-    for (const setting of SETTING_ORDER.filter(has)) {
-      const nets = getRecipe(setting).nets;
+    for (const setting of order.filter(has)) {
+      const { nets, links: from = {} } = getRecipe(setting);
       const links: Raw = {};
-      if (setting === "sr2task") links.sr = { weights: weights("sr-ft", "sr") };
-      if (setting === "task2sr" || (setting === "sr-ft" && has("hr2task"))) {
-        links.taskNet = { weights: weights("hr2task", "task") };
-      }
+      if (from.sr && has(from.sr.from)) links.sr = { weights: weights(from.sr.from, "sr") };
+      if (from.taskNet && has(from.taskNet.from)) links.taskNet = { weights: weights(from.taskNet.from, "task") };
       const raw = [
         study.overrides[setting] ?? {},
         {

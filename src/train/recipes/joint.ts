@@ -2,6 +2,8 @@
  * S+T (methods.md A10, "SwT"): SR and task networks trained together by one backward of
  * pixelWeight * L_pix(SR, HR) + taskWeight * L_task(T(SR), y); the task gradient reaches the SR net.
  */
+import { z } from "zod";
+import { PixelLossName } from "../../losses/pixel.js";
 import { pixelLoss } from "../losses.js";
 import { backward } from "../stepper.js";
 import { defineRecipe } from "./registry.js";
@@ -34,8 +36,17 @@ export function joint(o: { pixelLoss: string; pixelWeight: number; taskWeight: n
   };
 }
 
+/** S+T: both networks trained jointly by one backward of pixel + task loss. */
+export const jointConfig = z.strictObject({
+  name: z.literal("joint"),
+  pixelLoss: PixelLossName.default("l1"),
+  pixelWeight: z.number().min(0).default(1),
+  taskWeight: z.number().min(0).default(1),
+});
+
 defineRecipe({
   name: "joint",
+  schema: jointConfig,
   label: "S+T",
   nets: { trainsSr: true, trainsTask: true, usesSr: true },
   build: (r) => joint(r),

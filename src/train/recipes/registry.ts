@@ -1,14 +1,14 @@
 /**
- * The training settings by name: each recipe file declares, in one `defineRecipe`, its paper label, which networks
- * it uses and trains, the cross-field checks of its config, and how its step is built. Config validation, training,
- * evaluation, studies and reports ask here; definition order is the papers' table order (src/train/recipes/index.ts
- * imports the files in that order).
+ * The training settings by name: each recipe file declares, in one `defineRecipe`, its config schema, its paper
+ * label, which networks it uses and trains, which earlier settings of a study it takes weights from, the cross-field
+ * checks of its config, and how its step is built. Config validation, training, evaluation, studies and reports ask
+ * here; definition order is the papers' table order (src/train/recipes/index.ts imports the files in that order),
+ * and plug-in recipes follow in the order they are defined.
  */
-import type { RecipeConfig, RecipeName, RunConfig } from "../../config/schema.js";
+import type { z } from "zod";
+import type { RunConfig } from "../../config/schema.js";
 import { TasksrError } from "../../errors.js";
 import type { Recipe } from "./types.js";
-
-export type RecipeConfigOf<N extends RecipeName> = Extract<RecipeConfig, { name: N }>;
 
 export interface RecipeNets {
   /** The SR network is trained (it needs optim.sr). */
@@ -19,37 +19,52 @@ export interface RecipeNets {
   usesSr: boolean;
 }
 
-export interface RecipeDef<N extends RecipeName = RecipeName> {
-  readonly name: N;
-  /** The label of SR4IR's tables (T→S is TDSR's objective). */
+/** In a study, a network whose weights come from another setting's run of the same seed. */
+export interface RecipeLink {
+  /** The setting whose trained network is loaded. */
+  from: string;
+  /** The study must include `from` (S→T cannot run without SR-FT); otherwise the link applies only when it does. */
+  required: boolean;
+}
+
+/** A recipe's config block: a zod object whose `name` is the recipe's name. */
+export type RecipeSchema = z.ZodType<{ name: string }>;
+
+export interface RecipeDef<S extends RecipeSchema = RecipeSchema> {
+  readonly name: string;
+  /** Validates the `recipe:` block (with `name`), supplying the defaults; unknown keys should be errors. */
+  readonly schema: S;
+  /** The label of the papers' tables (T→S is TDSR's objective). */
   readonly label: string;
   readonly nets: RecipeNets;
+  /** Study links: the SR and/or task network taken from another setting's run. */
+  readonly links?: { readonly sr?: RecipeLink; readonly taskNet?: RecipeLink };
   /** Problems of a schema-valid config beyond the networks, each as "field: what is needed". */
-  readonly check?: (c: RunConfig, r: RecipeConfigOf<N>) => string[];
+  readonly check?: (c: RunConfig, r: z.output<S>) => string[];
   /** The step, from the recipe's config block and the run's optimizer steps per epoch. */
-  readonly build: (r: RecipeConfigOf<N>, o: { itersPerEpoch: number }) => Recipe;
+  readonly build: (r: z.output<S>, o: { itersPerEpoch: number }) => Recipe;
 }
 
 const defs = new Map<string, RecipeDef>();
 
-export function defineRecipe<N extends RecipeName>(def: RecipeDef<N>): void {
+export function defineRecipe<S extends RecipeSchema>(def: RecipeDef<S>): void {
   if (defs.has(def.name)) throw new TasksrError("E_CONFIG", `recipe "${def.name}" is defined twice`);
+  // Stored without its config type: the config is parsed with the definition's own schema before it reaches it.
   defs.set(def.name, def as unknown as RecipeDef);
 }
 
-export function getRecipe<N extends RecipeName>(name: N): RecipeDef<N> {
+export function getRecipe(name: string): RecipeDef {
   const d = defs.get(name);
   if (d === undefined) {
     throw new TasksrError("E_UNKNOWN_NAME", `unknown recipe "${name}"; known: ${[...defs.keys()].join(", ")}`);
   }
-  return d as unknown as RecipeDef<N>;
+  return d;
 }
 
-export const hasRecipe = (name: string): name is RecipeName => defs.has(name);
+export const hasRecipe = (name: string): boolean => defs.has(name);
 
-/** Every recipe, in the papers' table order. */
+/** Every recipe, in the papers' table order, then plug-ins' in definition order. */
 export const listRecipes = (): RecipeDef[] => [...defs.values()];
 
 /** The step of a run's recipe. */
-export const buildRecipe = (r: RecipeConfig, o: { itersPerEpoch: number }): Recipe =>
-  (getRecipe(r.name) as unknown as RecipeDef).build(r as never, o);
+export const buildRecipe = (r: { name: string }, o: { itersPerEpoch: number }): Recipe => getRecipe(r.name).build(r, o);

@@ -7,11 +7,13 @@
  * `alternate: false` is the "no alternation" ablation: one backward of all terms into both networks.
  */
 
-import type { RecipeConfig } from "../../config/schema.js";
+import { z } from "zod";
+import { count, durationUnit } from "../../config/fields.js";
 import { cqmix } from "../../data/cqmix.js";
 import { noGrad } from "../../engine/autograd.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { TasksrError } from "../../errors.js";
+import { PixelLossName } from "../../losses/pixel.js";
 import type { Batch } from "../adapters/types.js";
 import { pixelLoss, tdpLoss } from "../losses.js";
 import { backward } from "../stepper.js";
@@ -19,7 +21,35 @@ import { defineRecipe } from "./registry.js";
 import { srInference } from "./simple.js";
 import type { Recipe, RecipeContext } from "./types.js";
 
-type Sr4irConfig = Extract<RecipeConfig, { name: "sr4ir" }>;
+/** TDP loss: weighted criterion between task-net features of SR and HR (A6.2). */
+const Tdp = z.strictObject({
+  taps: z.record(z.string(), z.number().min(0)),
+  weight: z.number().min(0).default(1),
+  criterion: PixelLossName.default("l1"),
+});
+
+/** CQMix (A7): per-image grid x grid Bernoulli(p) mask, nearest-upsampled; 1 = SR pixel. */
+const CqMix = z.strictObject({ grid: count, p: z.number().min(0).max(1).default(0.5) });
+
+/**
+ * SR4IR (A8): phase 1 updates SR with pixel + TDP (task net frozen, eval mode); phase 2 updates the task net on the
+ * chosen inputs (SR re-run detached, HR, CQMix), each weighted `inputWeight`. `alternate: false` is the "no
+ * alternation" ablation (one joint backward).
+ */
+export const sr4irConfig = z.strictObject({
+  name: z.literal("sr4ir"),
+  pixelLoss: PixelLossName.default("l1"),
+  warmup: z.strictObject({ length: z.number().min(0), unit: durationUnit }).default({ length: 0, unit: "epochs" }),
+  tdp: Tdp.optional(),
+  cqmix: CqMix.optional(),
+  taskInputs: z
+    .array(z.enum(["sr", "hr", "cqmix"]))
+    .min(1)
+    .default(["sr", "hr", "cqmix"]),
+  inputWeight: z.number().min(0).default(0.34),
+  alternate: z.boolean().default(true),
+});
+type Sr4irConfig = z.output<typeof sr4irConfig>;
 
 export interface Sr4irOptions {
   cfg: Sr4irConfig;
@@ -116,6 +146,7 @@ export function sr4ir(o: Sr4irOptions): Recipe {
 
 defineRecipe({
   name: "sr4ir",
+  schema: sr4irConfig,
   label: "SR4IR",
   nets: { trainsSr: true, trainsTask: true, usesSr: true },
   check: (_c, r) =>

@@ -4,6 +4,8 @@
  * alpha/beta follow TDSR's staged schedule (`100k:1:0+200k:1:0.01`) or stay constant.
  */
 
+import { z } from "zod";
+import { PixelLossName } from "../../losses/pixel.js";
 import { pixelLoss } from "../losses.js";
 import { type LossStage, parseLossStages, stageAt } from "../schedule.js";
 import { defineRecipe } from "./registry.js";
@@ -37,10 +39,24 @@ export function task2sr(o: { recLoss: string; stages: readonly LossStage[] }): R
   };
 }
 
+/**
+ * T→S (= TDSR): SR net trained with alpha * L_rec + beta * L_task through a frozen task net (taskNet.weights, e.g.
+ * from an H→T run). `stages` in TDSR notation ("100k:1:0+200k:1:0.01"); without it, alpha/beta are constant.
+ */
+export const task2srConfig = z.strictObject({
+  name: z.literal("task2sr"),
+  recLoss: PixelLossName.default("l1"),
+  stages: z.string().optional(),
+  alpha: z.number().min(0).default(1),
+  beta: z.number().min(0).default(1),
+});
+
 defineRecipe({
   name: "task2sr",
+  schema: task2srConfig,
   label: "T→S",
   nets: { trainsSr: true, trainsTask: false, usesSr: true },
+  links: { taskNet: { from: "hr2task", required: true } },
   check: (c) =>
     c.taskNet.weights === undefined
       ? ["taskNet.weights: T→S trains SR through a frozen task net trained on HR (an H→T run's task.safetensors)"]

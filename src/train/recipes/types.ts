@@ -3,6 +3,7 @@
  * calls `step` once per batch; the recipe decides which networks run, which losses apply and which optimizers step.
  */
 
+import type { z } from "zod";
 import type { RunConfig } from "../../config/schema.js";
 import type { Shard } from "../../data/loader/sampler.js";
 import type { Generator } from "../../engine/creation.js";
@@ -10,6 +11,21 @@ import type { Tensor } from "../../engine/tensor.js";
 import type { SrNetwork } from "../../models/types.js";
 import type { Batch, TaskAdapter } from "../adapters/types.js";
 import type { Stepper } from "../stepper.js";
+import type { jointConfig } from "./joint.js";
+import type { hr2taskConfig, lr2taskConfig, sr2taskConfig, srFtConfig } from "./simple.js";
+import type { sr4irConfig } from "./sr4ir.js";
+import type { task2srConfig } from "./task2sr.js";
+
+/** The config blocks of the seven built-in settings (a plug-in recipe's block is typed by its own schema). */
+export type BuiltinRecipeConfig = z.output<
+  | typeof hr2taskConfig
+  | typeof lr2taskConfig
+  | typeof srFtConfig
+  | typeof sr2taskConfig
+  | typeof task2srConfig
+  | typeof jointConfig
+  | typeof sr4irConfig
+>;
 
 export interface RecipeContext {
   readonly cfg: RunConfig;
@@ -35,7 +51,7 @@ export interface RecipeContext {
 export type StepValues = Record<string, number>;
 
 export interface Recipe {
-  readonly name: RunConfig["recipe"]["name"];
+  readonly name: string;
   /** One training iteration on a batch and its LR images ([N, 3, H/s, W/s], synthesised by the trainer, A4). */
   step(ctx: RecipeContext, batch: Batch, lr: Tensor): StepValues;
   /** The images the task network sees at test time for a batch (HR, upsampled LR or SR output). */
