@@ -5,11 +5,10 @@
  */
 import { z } from "zod";
 import { degradeSchema } from "../data/degrade/pipeline.js";
-import type { BuiltinRecipeConfig } from "../train/recipes/types.js";
 import { getRecipe, hasRecipe, listRecipes } from "../train/recipes/registry.js";
+import type { BuiltinRecipeConfig } from "../train/recipes/types.js";
 import { count, durationUnit, positive } from "./fields.js";
 import { FolderName } from "./name.js";
-
 
 /** Architecture + options + optional weights file. */
 export const NetConfig = z.strictObject({
@@ -48,7 +47,6 @@ export const OptimConfig = z.discriminatedUnion("type", [
   }),
 ]);
 export type OptimConfig = z.output<typeof OptimConfig>;
-
 
 export const ScheduleConfig = z.strictObject({
   type: z.enum(["constant", "cosine", "cosine-restart", "multistep"]).default("constant"),

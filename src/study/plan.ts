@@ -34,11 +34,17 @@ export function planStudy(study: StudyConfig, o: { out: string; where: string })
   for (const s of study.settings) {
     for (const link of Object.values(getRecipe(s).links ?? {})) {
       if (link.required && !has(link.from)) {
-        throw new TasksrError("E_CONFIG", `${o.where}: settings: ${s} needs ${link.from} in the same study (its weights)`);
+        throw new TasksrError(
+          "E_CONFIG",
+          `${o.where}: settings: ${s} needs ${link.from} in the same study (its weights)`,
+        );
       }
       // Weights are taken from a run made earlier in the seed's sequence.
       if (has(link.from) && order.indexOf(link.from) > order.indexOf(s)) {
-        throw new TasksrError("E_CONFIG", `${o.where}: settings: ${s} takes weights from ${link.from}, which runs after it`);
+        throw new TasksrError(
+          "E_CONFIG",
+          `${o.where}: settings: ${s} takes weights from ${link.from}, which runs after it`,
+        );
       }
     }
   }
