@@ -35,6 +35,8 @@ export const ErrorCodes = {
   E_DATA_WORKER: "data worker thread failed",
   /** A network or an op in its forward cannot be written as ONNX (the message names the op and why). */
   E_EXPORT: "not exportable to ONNX",
+  /** A plug-in module (--plugin, `plugins:` in a config) failed to load or exported something malformed. */
+  E_PLUGIN: "plug-in failed to load",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -21,9 +21,11 @@ import { createDataset } from "../data/datasets/registry.js";
 import { type Batch, collateFor, disposeBatch } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
 import { ensureSynthetic } from "../data/synthetic/index.js";
-import { type PresetOptions, presetFor } from "../data/transforms/presets.js";
+import type { PresetOptions } from "../data/transforms/presets.js";
 import type { Dataset, Target, Task } from "../data/types.js";
+import "../tasks/index.js";
 import { TasksrError } from "../errors.js";
+import { getTaskData, presetFor } from "../tasks/data.js";
 import { findTorchPython } from "./child.js";
 import { ensureRealSizeTree } from "./data_trees.js";
 
@@ -92,6 +94,13 @@ export interface DataBenchResult {
   torch: string | null;
 }
 
+/** The preset sizes of the real-size pipelines: those of the torchvision references data_torch.py mirrors. */
+const REFERENCE_PRESETS: Record<Task, PresetOptions> = {
+  classification: { resize: 256, crop: 224 },
+  segmentation: { resize: 520, crop: 480 },
+  detection: {},
+};
+
 interface Pipeline {
   task: Task;
   dataset: Dataset;
@@ -107,13 +116,13 @@ async function pipeline(name: DataBenchConfig, o: DataBenchOptions): Promise<Pip
     const synth = await ensureSynthetic(task, join(o.cacheDir, task), { train: o.images, val: 10 });
     const size = (synth.options as { size: number }).size;
     const dataset = await createDataset(synth.train, { where: `bench.${name}` });
-    return { task, dataset, preset: task === "detection" ? {} : { resize: size, crop: size } };
+    // Padded tasks (detection) train on whole images.
+    return { task, dataset, preset: getTaskData(task).padded ? {} : { resize: size, crop: size } };
   }
   const task = name as Task;
   const tree = await ensureRealSizeTree(join(o.cacheDir, `real-size-${o.images}`), o.images);
   const dataset = await createDataset(tree[task], { where: `bench.${name}` });
-  const preset =
-    task === "classification" ? { resize: 256, crop: 224 } : task === "segmentation" ? { resize: 520, crop: 480 } : {};
+  const preset = REFERENCE_PRESETS[task];
   const root = task === "classification" ? tree.classification.root : tree.root;
   const torchArgs = [
     "--task",
@@ -164,7 +173,7 @@ async function timeOurs(p: Pipeline, workers: number, o: DataBenchOptions, stepM
     prefetch: o.prefetch,
     workers,
     // As the trainer: detection batches come from aspect-ratio groups.
-    groupFactor: p.task === "detection" ? 3 : undefined,
+    groupFactor: getTaskData(p.task).padded ? 3 : undefined,
   });
   try {
     // Warm-up (worker start, decoder start-up, first allocations), not timed.

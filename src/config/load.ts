@@ -11,6 +11,8 @@ import { datasetSchema, datasetTypes } from "../data/datasets/registry.js";
 import { TasksrError } from "../errors.js";
 import "../models/index.js";
 import { type ArchKind, listArchs } from "../models/registry.js";
+import "../tasks/index.js";
+import { getTaskData } from "../tasks/data.js";
 import { getRecipe } from "../train/recipes/index.js";
 import { type NetConfig, RunConfig } from "./schema.js";
 
@@ -74,16 +76,14 @@ function registryProblems(c: RunConfig, where: string): string[] {
   return out;
 }
 
-/** The training crops of the task presets when data.transforms.crop is not set (src/data/transforms/presets.ts). */
-const PRESET_CROPS: Partial<Record<RunConfig["task"], number>> = { classification: 224, segmentation: 480 };
-
 /**
  * The SR output is compared with the HR crop pixel for pixel, so the crop must be a multiple of the scale: otherwise
  * the LR crop is floor(crop / scale) pixels and S(LR) comes out smaller than the HR crop, which only the first
  * pixel loss would notice. Detection trains on whole images, padded to multiples of the scale when batched.
  */
 function cropProblem(c: RunConfig, where: string): string | undefined {
-  const preset = PRESET_CROPS[c.task];
+  // The task preset's training crop when data.transforms.crop is not set.
+  const preset = getTaskData(c.task).presets.defaultCrop;
   if (!getRecipe(c.recipe.name).nets.usesSr || c.sr === undefined || preset === undefined) return undefined;
   const given = c.data.transforms.crop;
   // A crop of the wrong type is reported by the transform presets when the run is built.

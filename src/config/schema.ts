@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { degradeSchema } from "../data/degrade/pipeline.js";
+import { hasTask, listTasks } from "../tasks/registry.js";
 import { getRecipe, hasRecipe, listRecipes } from "../train/recipes/registry.js";
 import type { BuiltinRecipeConfig } from "../train/recipes/types.js";
 import { count, durationUnit, positive } from "./fields.js";
@@ -151,7 +152,19 @@ export const EvalConfig = z.strictObject({
 
 export const RunConfig = z.strictObject({
   name: FolderName,
-  task: z.enum(["classification", "segmentation", "detection"]),
+  /**
+   * Modules that register tasks, recipes, losses, architectures or datasets (src/plugins.ts), paths relative to the
+   * config's folder; loaded before the rest of the config is validated. Optional without a default, so configs
+   * written before it keep their hash.
+   */
+  plugins: z.array(z.string()).optional(),
+  /** A registered task (classification, segmentation, detection, or a plug-in's), checked at parse time. */
+  task: z.string().superRefine((name, ctx) => {
+    if (!hasTask(name)) {
+      const known = listTasks().map((t) => t.name);
+      ctx.addIssue({ code: "custom", message: `unknown task "${name}"; known: ${known.join(", ")}` });
+    }
+  }),
   scale: z.union([z.literal(2), z.literal(3), z.literal(4), z.literal(8)]),
   device: z.string().default("auto"),
   data: DataConfig,

@@ -4,7 +4,7 @@
  * Datasets and transforms made in code have none; a loader with workers then says so (E_CONFIG).
  */
 import type { Split } from "./transforms/presets.js";
-import type { Dataset, Task } from "./types.js";
+import type { Dataset } from "./types.js";
 
 export interface DatasetDescription {
   /** The dataset config block, `{ type, ...options }`, with paths already resolved. */
@@ -16,7 +16,7 @@ export interface DatasetDescription {
 }
 
 export interface TransformDescription {
-  task: Task;
+  task: string;
   split: Split;
   /** The preset's options (sizes, flip probability). */
   options: Record<string, unknown>;

@@ -7,6 +7,7 @@
  */
 import type { Image } from "./io/image.js";
 
+/** The built-in tasks; a plug-in may define others (src/tasks/registry.ts), so datasets and configs name a task by string. */
 export type Task = "classification" | "segmentation" | "detection";
 
 /** Class index in [0, numClasses). */
@@ -47,7 +48,8 @@ export interface Sample<T extends Target = Target> {
 
 /** Random-access dataset. `get` is async because decoding runs on sharp's thread pool. */
 export interface Dataset<T extends Target = Target> {
-  readonly task: Task;
+  /** A registered task's name. */
+  readonly task: string;
   /** Class names, index = label. */
   readonly classes: readonly string[];
   readonly length: number;

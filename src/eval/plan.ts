@@ -18,10 +18,13 @@ import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import { isRunFolder, type LoadedSr, type LoadedTask, loadSr, loadTask } from "../infer/sources.js";
 import "../models/index.js";
+import { validationSet } from "../data/run.js";
 import { buildArch } from "../models/registry.js";
 import type { SrNetwork } from "../models/types.js";
+import { loadNetWeights } from "../nn/weights.js";
 import { settingLabel } from "../report/settings.js";
-import { buildTask, loadNetWeights, validationSet } from "../train/build.js";
+import "../tasks/index.js";
+import { buildTaskAdapter } from "../tasks/registry.js";
 import { getRecipe } from "../train/recipes/index.js";
 import { readResults, readRunConfig, runFiles } from "../train/run.js";
 
@@ -140,7 +143,7 @@ export async function planFromConfig(
     );
   }
   const val = await openVal(cfg, baseDir, o.limit);
-  const adapter = buildTask(cfg, val.classes.length);
+  const adapter = buildTaskAdapter(cfg.task, cfg.taskNet.arch, cfg.taskNet.options, val.classes.length);
   let sr: SrNetwork | undefined;
   try {
     loadNetWeights(adapter.net, cfg.taskNet, "taskNet", baseDir);

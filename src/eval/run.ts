@@ -8,12 +8,12 @@ import type { RunConfig } from "../config/schema.js";
 import { spreadFirst } from "../data/datasets/subset.js";
 import { type Batch, collateFor } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
-import type { Target, Task } from "../data/types.js";
+import { dataWorkers, evalDegradation, presets } from "../data/run.js";
+import type { Target } from "../data/types.js";
 import { noGrad } from "../engine/autograd.js";
 import type { Tensor } from "../engine/tensor.js";
 import { lpipsFromConfig } from "../metrics/lpips.js";
-import { PRIMARY_METRIC } from "../report/settings.js";
-import { dataWorkers, evalDegradation, presets } from "../train/build.js";
+import { primaryMetric } from "../report/settings.js";
 import { evaluatePipeline } from "../train/evaluate.js";
 import { flatEval } from "../train/trainer.js";
 import { type EvalPlan, interpolateLr, type PipelineInput } from "./plan.js";
@@ -23,7 +23,7 @@ export interface EvalReport {
   /** Paper setting name, or "<input> → <task net>" for --sr/--task pairs. */
   setting: string;
   run?: string;
-  task: Task;
+  task: string;
   scale: number;
   /** What the task network saw, e.g. "SR runs/x/sr.safetensors (edsr-tiny x4)". */
   input: string;
@@ -101,7 +101,7 @@ export async function evaluatePlan(plan: EvalPlan, o: EvaluateOptions): Promise<
     scale: cfg.scale,
     input: plan.inputLabel,
     taskNet: plan.task.description,
-    primary: PRIMARY_METRIC[cfg.task],
+    primary: primaryMetric(cfg.task),
     images: result.images,
     seconds: result.seconds,
     metrics: flatEval(result),

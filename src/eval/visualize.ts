@@ -12,23 +12,19 @@ import { type Batch, cropBack } from "../data/loader/collate.js";
 import { noGrad } from "../engine/autograd.js";
 import { scope } from "../engine/scope.js";
 import type { Tensor } from "../engine/tensor.js";
-import type { Detector } from "../models/detection/types.js";
-import type { SegmenterOutput, TaskNetwork } from "../models/types.js";
 import type { Module } from "../nn/module.js";
-import { classColour, colorizeMask, composeGrid, drawBoxes, type GridCell } from "../report/draw.js";
-
-type Labels =
-  | { kind: "class"; label: number; prob?: number }
-  | { kind: "mask"; mask: Uint8Array }
-  | { kind: "boxes"; boxes: Float32Array; labels: number[]; scores?: Float32Array };
+import { composeGrid, type GridCell } from "../report/draw.js";
+import { getTask, type TaskVisual } from "../tasks/registry.js";
 
 interface Captured {
   id: string;
   lr: Image;
   input: Image;
   hr: Image;
-  pred: Labels;
-  gt: Labels;
+  /** The task's prediction and ground truth of the image, as its `visual` draws them. */
+  pred: unknown;
+  gt: unknown;
+  visual: TaskVisual;
 }
 
 /** One visualised image in index.json; file names are relative to the folder. */
@@ -88,84 +84,19 @@ export class Visualizer {
     scope(() =>
       noGrad(() => {
         const s = x.shape[2]! / lr.shape[2]!;
-        const sizes = batch.task === "detection" ? batch.sizes : undefined;
+        const sizes = batch.sizes;
         const lrSizes = sizes?.map(([h, w]) => [Math.floor(h / s), Math.floor(w / s)] as const);
         const [lrs, inputs, hrs] = [images(lr, n, lrSizes), images(x, n, sizes), images(batch.hr, n, sizes)];
         const xs = x.narrow(0, 0, n);
-        for (const [i, [pred, gt]] of this.#labels(xs, batch, n).entries()) {
-          this.#kept.push({ id: batch.ids[i]!, lr: lrs[i]!, input: inputs[i]!, hr: hrs[i]!, pred, gt });
+        const visual = getTask(batch.task).visual;
+        for (const [i, [pred, gt]] of visual.predict(this.net, xs, batch, n).entries()) {
+          this.#kept.push({ id: batch.ids[i]!, lr: lrs[i]!, input: inputs[i]!, hr: hrs[i]!, pred, gt, visual });
         }
       }),
     );
   }
 
-  /** Predictions and ground truth of the first n images of the batch. */
-  #labels(xs: Tensor, batch: Batch, n: number): [Labels, Labels][] {
-    switch (batch.task) {
-      case "classification": {
-        const probs = (this.net as unknown as TaskNetwork<Tensor>).call(xs).softmax(1).float().data<"float32">();
-        const k = probs.length / n;
-        const gt = batch.labels.data<"int64">();
-        return Array.from({ length: n }, (_, i) => {
-          const row = probs.subarray(i * k, (i + 1) * k);
-          const label = row.indexOf(Math.max(...row));
-          return [
-            { kind: "class", label, prob: row[label]! },
-            { kind: "class", label: Number(gt[i]) },
-          ];
-        });
-      }
-      case "segmentation": {
-        const pred = (this.net as unknown as TaskNetwork<SegmenterOutput>)
-          .call(xs)
-          .out.argmax(1)
-          .to("uint8")
-          .data<"uint8">();
-        const gt = batch.masks.narrow(0, 0, n).to("uint8").data<"uint8">();
-        const size = pred.length / n;
-        return Array.from({ length: n }, (_, i) => [
-          { kind: "mask", mask: pred.slice(i * size, (i + 1) * size) },
-          { kind: "mask", mask: gt.slice(i * size, (i + 1) * size) },
-        ]);
-      }
-      case "detection": {
-        const dets = (this.net as unknown as Detector).forwardTaps(cropBack(xs, batch.sizes.slice(0, n)), []).out
-          .detections;
-        return dets.map((d, i) => {
-          const t = batch.targets[i]!;
-          return [
-            {
-              kind: "boxes",
-              boxes: d.boxes.float().data<"float32">(),
-              scores: d.scores.float().data<"float32">(),
-              // Detector labels are 1-based (0 = background).
-              labels: Array.from(d.labels.data<"int64">(), (v) => Number(v) - 1),
-            },
-            {
-              kind: "boxes",
-              boxes: t.boxes.float().data<"float32">(),
-              labels: Array.from(t.labels.data<"int64">(), Number),
-            },
-          ];
-        });
-      }
-    }
-  }
-
   #name = (label: number): string => this.o.classes[label] ?? String(label);
-
-  async #boxes(img: Image, l: Extract<Labels, { kind: "boxes" }>): Promise<Image> {
-    const thr = this.o.scoreThreshold ?? 0.5;
-    const boxes = l.labels.flatMap((label, k) => {
-      const score = l.scores?.[k];
-      if (score !== undefined && score < thr) return [];
-      const b = [l.boxes[4 * k]!, l.boxes[4 * k + 1]!, l.boxes[4 * k + 2]!, l.boxes[4 * k + 3]!] as const;
-      if (!(b[2] > b[0] && b[3] > b[1])) return [];
-      const text = score === undefined ? this.#name(label) : `${this.#name(label)} ${score.toFixed(2)}`;
-      return [{ box: b, label: text, colour: classColour(label) }];
-    });
-    return drawBoxes(img, boxes);
-  }
 
   /**
    * Writes every kept image, grid.png and index.json (per image: its files by role and, for classification, the
@@ -194,33 +125,20 @@ export class Visualizer {
       entry.hr = await put(`${stem}_hr.png`, c.hr);
       entry.shown = entry.input ?? entry.hr;
       index.push(entry);
-      const row: GridCell[] = [{ image: c.lr, caption: `LR ${c.id}` }];
-      if (c.pred.kind === "class" && c.gt.kind === "class") {
-        const p = `${this.#name(c.pred.label)} ${((c.pred.prob ?? 0) * 100).toFixed(0)}%`;
-        const gt = `gt ${this.#name(c.gt.label)}`;
-        entry.predicted = { label: c.pred.label, name: this.#name(c.pred.label), prob: c.pred.prob ?? 0 };
-        entry.truth = { label: c.gt.label, name: this.#name(c.gt.label) };
-        if (hrInput) row.push({ image: c.hr, caption: `HR: ${p}, ${gt}` });
-        else row.push({ image: c.input, caption: `${inputName}: ${p}` }, { image: c.hr, caption: `HR, ${gt}` });
-      } else if (c.pred.kind === "mask" && c.gt.kind === "mask") {
-        const [pred, gt] = [
-          colorizeMask(c.pred.mask, c.hr.width, c.hr.height),
-          colorizeMask(c.gt.mask, c.hr.width, c.hr.height),
-        ];
-        entry.shown = await put(`${stem}_pred.png`, pred);
-        entry.truthImage = await put(`${stem}_gt.png`, gt);
-        if (!hrInput) row.push({ image: c.input, caption: inputName });
-        row.push(
-          { image: c.hr, caption: "HR" },
-          { image: pred, caption: "prediction" },
-          { image: gt, caption: "ground truth" },
-        );
-      } else if (c.pred.kind === "boxes" && c.gt.kind === "boxes") {
-        const [pred, gt] = [await this.#boxes(c.input, c.pred), await this.#boxes(c.hr, c.gt)];
-        entry.shown = await put(`${stem}_pred_boxes.png`, pred);
-        entry.truthImage = await put(`${stem}_gt_boxes.png`, gt);
-        row.push({ image: pred, caption: `${inputName} + detections` }, { image: gt, caption: "HR + ground truth" });
-      }
+      const d = await c.visual.draw({
+        input: c.input,
+        hr: c.hr,
+        pred: c.pred,
+        gt: c.gt,
+        inputName,
+        hrInput,
+        className: this.#name,
+        scoreThreshold: this.o.scoreThreshold ?? 0.5,
+      });
+      if (d.pred) entry.shown = await put(`${stem}_${d.pred[0]}.png`, d.pred[1]);
+      if (d.gt) entry.truthImage = await put(`${stem}_${d.gt[0]}.png`, d.gt[1]);
+      Object.assign(entry, d.index);
+      const row: GridCell[] = [{ image: c.lr, caption: `LR ${c.id}` }, ...d.row];
       columns = row.length;
       cells.push(...row);
     }

@@ -10,20 +10,19 @@ import { TasksrError } from "../errors.js";
 import { interpolateLr, type PipelineInput } from "../eval/plan.js";
 import type { DetectionSettings } from "../infer/detect_post.js";
 import type { LoadedTask } from "../infer/sources.js";
-import { FasterRcnn } from "../models/detection/faster_rcnn.js";
 import type { Detection, DetectorOutput } from "../models/detection/types.js";
-import type { SegmenterOutput } from "../models/types.js";
 import type { Module } from "../nn/module.js";
-import { ssdGraph } from "./detection.js";
-import { type RcnnGraphs, rcnnGraphs } from "./rcnn.js";
+import { getTask, type TaskExportHead } from "../tasks/registry.js";
+import type { RcnnGraphs } from "./rcnn.js";
 
 export const EXPORT_PARTS = ["sr", "task", "sr+task"] as const;
 export type ExportPart = (typeof EXPORT_PARTS)[number];
 
 export interface ExportGraph {
   forward: (lr: Tensor) => Tensor | Record<string, Tensor>;
-  /** The output's name; a detector's forward returns named outputs (`scores`, `boxes`) instead. */
-  output: "sr" | "logits" | "masks" | "detections";
+  /** The output's name (`sr`, or the task's: `logits`, `masks`, `detections`); a detector's forward returns named
+   * outputs (`scores`, `boxes`) instead. */
+  output: string;
   /** A detector's post-processing settings (stored as the file's `tasksr.detection` metadata). */
   detection?: DetectionSettings;
   /** The networks whose parameters the graph reads (for initializer names). */
@@ -48,27 +47,12 @@ function front(
   }
 }
 
-function taskForward(task: LoadedTask): {
-  fn: (x: Tensor) => Tensor | Record<string, Tensor>;
-  output: ExportGraph["output"];
-  detection?: DetectionSettings;
-  rcnn?: RcnnGraphs;
-} {
-  const net = task.adapter.net as unknown as Module<[Tensor], unknown>;
-  switch (task.adapter.task) {
-    case "classification":
-      return { fn: (x) => net.call(x) as Tensor, output: "logits" };
-    case "segmentation":
-      return { fn: (x) => (net.call(x) as SegmenterOutput).out, output: "masks" };
-    case "detection": {
-      if (net instanceof FasterRcnn) {
-        const graphs = rcnnGraphs(net);
-        return { fn: graphs.stage1, output: "detections", rcnn: graphs };
-      }
-      const g = ssdGraph(net, task.arch);
-      return { fn: g.forward, output: "detections", detection: g.settings };
-    }
+function taskForward(task: LoadedTask, where: string): TaskExportHead {
+  const def = getTask(task.adapter.task);
+  if (def.exportHead === undefined) {
+    throw new TasksrError("E_EXPORT", `${where}: the ${def.name} task defines no ONNX export (its exportHead)`);
   }
+  return def.exportHead(task.adapter.net as unknown as Module<[Tensor], unknown>, task.arch);
 }
 
 /** The forward of `part`, from the pipeline's SR front and/or task network. */
@@ -85,7 +69,7 @@ export function exportGraph(
     return { forward: f.fn, output: "sr", modules: f.modules };
   }
   const task = need(o.task, "a task network");
-  const t = taskForward(task);
+  const t = taskForward(task, o.where);
   const taskModules = [task.adapter.net];
   const detection = t.detection === undefined ? {} : { detection: t.detection };
   const detector = task.adapter.net as unknown as Module<[Tensor], DetectorOutput>;

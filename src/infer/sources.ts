@@ -13,8 +13,9 @@ import "../models/index.js";
 import { buildArch } from "../models/registry.js";
 import type { SrNetwork } from "../models/types.js";
 import { readWeightsFile } from "../nn/weights.js";
-import type { TaskAdapter } from "../train/adapters/types.js";
-import { buildTask } from "../train/build.js";
+import type { TaskAdapter } from "../tasks/adapter.js";
+import "../tasks/index.js";
+import { buildTaskAdapter } from "../tasks/registry.js";
 import { readRunConfig, runFiles } from "../train/run.js";
 
 /** Where a network's weights live, and the architecture they belong to. */
@@ -229,7 +230,7 @@ export function loadTask(
   }
   const arch = src.arch ?? cfg.taskNet.arch;
   const options = src.options ?? (arch === cfg.taskNet.arch ? cfg.taskNet.options : {});
-  const adapter = buildTask({ ...cfg, taskNet: { ...cfg.taskNet, arch, options } }, numClasses);
+  const adapter = buildTaskAdapter(cfg.task, arch, options, numClasses);
   try {
     loadInto(adapter.net, src, flag);
     adapter.net.to(o.device ?? "cpu");

@@ -11,8 +11,9 @@ import { scope } from "../engine/scope.js";
 import { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import type { Module } from "../nn/module.js";
+import "../tasks/index.js";
+import { getTask } from "../tasks/registry.js";
 import { MobileNetV3Features } from "./backbones/mobilenetv3.js";
-import type { DetectorOutput } from "./detection/types.js";
 import { countMacs, type MacsReport } from "./macs.js";
 import { type ArchKind, buildArch, getArch } from "./registry.js";
 import type { TaskNetwork } from "./types.js";
@@ -46,13 +47,13 @@ export interface ArchSummary {
   taps: Record<string, number[]>;
 }
 
-const DEFAULT_INPUT: Record<ArchKind, readonly [number, number, number]> = {
+const DEFAULT_INPUT: Partial<Record<ArchKind, readonly [number, number, number]>> = {
   sr: [3, 32, 32],
-  "task.classification": [3, 224, 224],
-  "task.segmentation": [3, 480, 480],
-  "task.detection": [3, 320, 320],
   backbone: [3, 224, 224],
 };
+
+/** The task a `task.<name>` kind belongs to (its inspect defaults), or undefined for SR networks and backbones. */
+const taskOf = (kind: ArchKind) => (kind.startsWith("task.") ? getTask(kind.slice("task.".length)) : undefined);
 
 const isTaskNetwork = (m: Module<never[], unknown>): m is TaskNetwork<unknown> => "tapNames" in m && "forwardTaps" in m;
 
@@ -78,7 +79,8 @@ export function inspectArch(name: string, o: InspectOptions = {}): ArchSummary {
     }
     options.numClasses = o.classes;
   }
-  const input = [1, ...(o.input ?? DEFAULT_INPUT[entry.kind])];
+  const task = taskOf(entry.kind);
+  const input = [1, ...(o.input ?? task?.inspect.input ?? DEFAULT_INPUT[entry.kind]!)];
   const net = buildArch(name, options).eval() as Module<never[], unknown>;
   try {
     return scope(() => {
@@ -86,7 +88,7 @@ export function inspectArch(name: string, o: InspectOptions = {}): ArchSummary {
       const { macs, result } = countMacs(net, () => {
         if (isTaskNetwork(net)) {
           const r = net.forwardTaps(x, net.tapNames);
-          const out = entry.kind === "task.detection" ? (r.out as DetectorOutput).detections[0] : r.out;
+          const out = task?.inspect.outputs ? task.inspect.outputs(r.out) : r.out;
           return { outputs: shapes(out), taps: shapes(r.taps) };
         }
         if (net instanceof MobileNetV3Features) {

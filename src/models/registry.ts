@@ -18,14 +18,16 @@ export interface ArchNetworks {
   "task.detection": Detector;
   backbone: Module<[Tensor], Tensor>;
 }
-export type ArchKind = keyof ArchNetworks;
+/** A built-in kind, or `task.<name>` of a task a plug-in defines (its networks are TaskNetworks). */
+export type ArchKind = keyof ArchNetworks | `task.${string}`;
+export type NetworkOf<K extends ArchKind> = K extends keyof ArchNetworks ? ArchNetworks[K] : TaskNetwork<unknown>;
 
 export interface ArchEntry<K extends ArchKind = ArchKind, S extends z.ZodType = z.ZodType> {
   kind: K;
   name: string;
   description: string;
   schema: S;
-  build: (options: z.output<S>) => ArchNetworks[K];
+  build: (options: z.output<S>) => NetworkOf<K>;
 }
 
 const registry = new Map<string, ArchEntry>();
@@ -58,9 +60,9 @@ export function listArchs(kind?: ArchKind): ArchEntry[] {
  * Validates `options` with the architecture's schema (errors name the field) and builds the network; with `kind`, the
  * name must be of that kind and the result has its type.
  */
-export function buildArch<K extends ArchKind>(name: string, options: unknown, kind: K): ArchNetworks[K];
-export function buildArch(name: string, options?: unknown): ArchNetworks[ArchKind];
-export function buildArch(name: string, options: unknown = {}, kind?: ArchKind): ArchNetworks[ArchKind] {
+export function buildArch<K extends ArchKind>(name: string, options: unknown, kind: K): NetworkOf<K>;
+export function buildArch(name: string, options?: unknown): NetworkOf<ArchKind>;
+export function buildArch(name: string, options: unknown = {}, kind?: ArchKind): NetworkOf<ArchKind> {
   const e = getArch(name, kind);
   const parsed = e.schema.safeParse(options);
   if (!parsed.success) {

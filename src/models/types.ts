@@ -1,6 +1,6 @@
 /**
  * Contracts between networks and the training recipes. Recipes only see these interfaces, so any SR network works
- * with any task network, and a new task is one new adapter (src/train/adapters/).
+ * with any task network, and a new task is one `defineTask` with its adapter (src/tasks/).
  */
 import type { Tensor } from "../engine/tensor.js";
 import type { Module } from "../nn/module.js";

@@ -62,3 +62,23 @@ export function loadWeights(
     for (const t of sd.values()) t.dispose();
   }
 }
+
+/**
+ * Loads a config's `weights` file into `net` (a path relative to `baseDir`, the config's folder), naming the config
+ * block (`where`) in errors; nothing when the block has no weights.
+ */
+export function loadNetWeights(
+  net: Module<never[], unknown>,
+  c: { weights?: string; weightsKey?: string; strict: boolean },
+  where: string,
+  baseDir?: string,
+): void {
+  if (c.weights === undefined) return;
+  const path = baseDir && !c.weights.startsWith("/") ? `${baseDir}/${c.weights}` : c.weights;
+  try {
+    loadWeights(net, path, { key: c.weightsKey, strict: c.strict });
+  } catch (err) {
+    if (err instanceof TasksrError) throw new TasksrError(err.code, `${where}.weights: ${err.message}`, { cause: err });
+    throw err;
+  }
+}

@@ -10,7 +10,7 @@ import { TasksrError } from "../errors.js";
 import { hasRecipe } from "../train/recipes/index.js";
 import { readResults } from "../train/run.js";
 import { type BarDatum, barChart, type LineSeries, lineChart } from "./chart.js";
-import { METRIC_LABELS, PRIMARY_METRIC, settingLabel, settingOrder } from "./settings.js";
+import { metricLabel, primaryMetric, settingLabel, settingOrder } from "./settings.js";
 
 export interface CompareRow {
   run: string;
@@ -18,7 +18,7 @@ export interface CompareRow {
   recipe: string;
   /** The papers' label: H→T, L→T, SR-FT, S→T, T→S, S+T, SR4IR. */
   setting: string;
-  task: Task;
+  task: string;
   scale: number;
   /** Headline metric key (top1, mIoU, AP) and value. */
   metric: string;
@@ -40,7 +40,7 @@ export function readRow(dir: string): CompareRow {
   const r = readResults(dir);
   if (!hasRecipe(r.recipe)) throw new TasksrError("E_BAD_FILE", `${dir}/results.json: unknown recipe "${r.recipe}"`);
   const task = r.task as Task;
-  const metric = PRIMARY_METRIC[task];
+  const metric = primaryMetric(task);
   const row: CompareRow = {
     run: r.name,
     dir,
@@ -98,7 +98,7 @@ const cell = (v: number | undefined, digits: number): string => (v === undefined
 export function markdownTable(rows: readonly CompareRow[]): string {
   const tasks = new Set(rows.map((r) => r.task));
   const single = tasks.size === 1 ? rows[0]! : undefined;
-  const metricHead = single ? (METRIC_LABELS[single.metric] ?? single.metric) : "task metric (%)";
+  const metricHead = single ? metricLabel(single.metric) : "task metric (%)";
   const head = ["run", "setting", "scale", metricHead, "PSNR sr4ir (dB)", "PSNR basicsr (dB)", "SSIM"];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i < 3 ? "---" : "---:")).join("|")}|`];
   for (const r of rows) {
@@ -143,12 +143,12 @@ export function compareCharts(rows: readonly CompareRow[], curves: Curves): Reco
   for (const task of new Set(rows.map((r) => r.task))) {
     const mine = rows.filter((r) => r.task === task);
     const bars = settingBars(mine, "value");
-    const metric = PRIMARY_METRIC[task];
+    const metric = primaryMetric(task);
     if (bars.length)
       out[`metric_${task}`] = barChart(bars, {
         title: `${task}: ${metric} by setting`,
         xLabel: "setting",
-        yLabel: METRIC_LABELS[metric] ?? metric,
+        yLabel: metricLabel(metric),
       });
   }
   const psnr = settingBars(rows, "psnr_sr4ir");

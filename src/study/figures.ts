@@ -8,7 +8,7 @@ import { readImage, writeImage } from "../data/io/image.js";
 import type { VisualizedImage } from "../eval/visualize.js";
 import { type BarDatum, barChart, svgToPng } from "../report/chart.js";
 import { composeGrid, type GridCell } from "../report/draw.js";
-import { METRIC_LABELS } from "../report/settings.js";
+import { metricLabel } from "../report/settings.js";
 import type { ReportRow, StudyReport } from "./report.js";
 
 /** The TDSR-view inputs shown in the grid, in column order (bilinear is left out: it looks like bicubic). */
@@ -82,7 +82,7 @@ export async function writeStudyChart(rep: StudyReport, out: string): Promise<st
   const seeds = rep.seeds.length > 1 ? `, mean ± std over ${rep.seeds.length} seeds` : "";
   const svg = barChart(data, {
     title: `${rep.name}: ${rep.task} x${rep.scale}${seeds}`,
-    yLabel: METRIC_LABELS[rep.primary] ?? rep.primary,
+    yLabel: metricLabel(rep.primary),
     width: 900,
     height: 420,
     format: (v) => v.toFixed(1),

@@ -1,10 +1,4 @@
-/**
- * A study's report: both views aggregated over seeds (mean ± sample standard deviation), as JSON and Markdown.
- * SR4IR view: each setting's own networks on its own test input. TDSR view: the frozen H→T network on every input.
- * Every number comes from the runs' evaluations; nothing here is typed in by hand.
- */
-import type { Task } from "../data/types.js";
-import { METRIC_LABELS, PRIMARY_METRIC, settingLabel } from "../report/settings.js";
+import { metricLabel, primaryMetric, settingLabel } from "../report/settings.js";
 import type { StudyResult } from "./run.js";
 import type { Setting } from "./schema.js";
 
@@ -32,7 +26,7 @@ export interface ReportRow {
 
 export interface StudyReport {
   name: string;
-  task: Task;
+  task: string;
   scale: number;
   primary: string;
   seeds: number[];
@@ -80,7 +74,7 @@ export function buildReport(r: StudyResult): StudyReport {
     name: r.study.name,
     task,
     scale: first.cfg.scale,
-    primary: PRIMARY_METRIC[task],
+    primary: primaryMetric(task),
     seeds: r.study.seeds,
     sr4irView,
     tdsrView,
@@ -94,7 +88,7 @@ const fmt = (s: Stat | undefined, digits: number, seeds: number): string =>
 
 function table(rows: readonly ReportRow[], primary: string, seeds: number, withTime: boolean): string {
   const quality = qualityColumns(rows);
-  const head = [primary, ...quality].map((k) => METRIC_LABELS[k] ?? k);
+  const head = [primary, ...quality].map((k) => metricLabel(k));
   const lines = [
     `| setting | ${head.join(" | ")}${withTime ? " | train time (s) |" : " |"}`,
     `|---|${head.map(() => "---:").join("|")}|${withTime ? "---:|" : ""}`,

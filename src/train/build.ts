@@ -2,8 +2,6 @@
  * Builds every part of a run from its validated config: datasets and loaders, LR synthesis, the SR and task
  * networks (with their weights), the task adapter, the recipe, optimizers with per-group schedules and steppers.
  */
-import { availableParallelism } from "node:os";
-import { z } from "zod";
 import type { OptimConfig as OptimizerConfig, RunConfig, ScheduleConfig } from "../config/schema.js";
 import { createDataset } from "../data/datasets/registry.js";
 import { subsetDataset } from "../data/datasets/subset.js";
@@ -11,34 +9,27 @@ import { Degradation } from "../data/degrade/pipeline.js";
 import { type Batch, collateFor } from "../data/loader/collate.js";
 import { DataLoader } from "../data/loader/loader.js";
 import type { Shard } from "../data/loader/sampler.js";
-import type { Transform } from "../data/transforms/compose.js";
-import { presetFor } from "../data/transforms/presets.js";
+import { dataWorkers, evalDegradation, presets, validationSet } from "../data/run.js";
 import type { Dataset, Target } from "../data/types.js";
 import { type ProcessGroup, rankSeed } from "../dist/group.js";
 import { cpuBf16Problem } from "../engine/bf16.js";
 import { Generator, manualSeed } from "../engine/creation.js";
 import { Adam, AdamW, type Optimizer, SGD } from "../engine/optim.js";
 import { resolveDevice } from "../engine/system.js";
-import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import "../models/index.js";
 import { lpipsFromConfig } from "../metrics/lpips.js";
 import { buildArch } from "../models/registry.js";
 import type { SrNetwork } from "../models/types.js";
 import { convertSyncBatchNorm } from "../nn/layers/norm.js";
-import type { Module } from "../nn/module.js";
-import { loadWeights } from "../nn/weights.js";
-import { classificationAdapter } from "./adapters/classification.js";
-import { detectionAdapter } from "./adapters/detection.js";
-import { segmentationAdapter } from "./adapters/segmentation.js";
-import type { ParamGroup, TaskAdapter } from "./adapters/types.js";
+import { loadNetWeights } from "../nn/weights.js";
+import type { ParamGroup } from "../tasks/adapter.js";
+import "../tasks/index.js";
+import { buildTaskAdapter, getTask } from "../tasks/registry.js";
 import { buildRecipe, getRecipe } from "./recipes/index.js";
 import { constant, cosine, cosineRestart, linearWarmup, multiStep, type Schedule, sequential } from "./schedule.js";
 import { LossScaler, Stepper } from "./stepper.js";
 import type { RunParts } from "./trainer.js";
-
-/** Seed of the evaluation LR noise stream (independent of train.seed). */
-const EVAL_DEGRADE_SEED = 0;
 
 export interface BuildOptions {
   /** Folder relative dataset/weights paths are resolved from (the config file's folder). */
@@ -53,88 +44,6 @@ export interface BuiltRun extends RunParts {
   datasets: { train: Dataset; val: Dataset };
   /** Frees networks and optimizer state. */
   dispose(): void;
-}
-
-const transformOptions = z.strictObject({
-  resize: z.number().int().positive().optional(),
-  crop: z.number().int().positive().optional(),
-  hflip: z.number().min(0).max(1).optional(),
-});
-
-export function presets(cfg: RunConfig): { train: Transform; val: Transform } {
-  const parsed = transformOptions.safeParse(cfg.data.transforms);
-  if (!parsed.success) {
-    const msg = parsed.error.issues.map((i) => `data.transforms.${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new TasksrError("E_CONFIG", msg);
-  }
-  const o = parsed.data;
-  return { train: presetFor(cfg.task, "train", o), val: presetFor(cfg.task, "eval", o) };
-}
-
-export function loadNetWeights(
-  net: Module<never[], unknown>,
-  c: { weights?: string; weightsKey?: string; strict: boolean },
-  where: string,
-  baseDir?: string,
-): void {
-  if (c.weights === undefined) return;
-  const path = baseDir && !c.weights.startsWith("/") ? `${baseDir}/${c.weights}` : c.weights;
-  try {
-    loadWeights(net, path, { key: c.weightsKey, strict: c.strict });
-  } catch (err) {
-    if (err instanceof TasksrError) throw new TasksrError(err.code, `${where}.weights: ${err.message}`, { cause: err });
-    throw err;
-  }
-}
-
-export function buildTask(cfg: RunConfig, numClasses: number): TaskAdapter {
-  const opts = { numClasses, ...cfg.taskNet.options };
-  switch (cfg.task) {
-    case "classification":
-      return classificationAdapter(buildArch(cfg.taskNet.arch, opts, "task.classification"), { numClasses });
-    case "segmentation":
-      return segmentationAdapter(buildArch(cfg.taskNet.arch, opts, "task.segmentation"), { numClasses });
-    case "detection":
-      // Detectors count the background: K dataset classes -> K + 1 outputs (label 0 = background).
-      return detectionAdapter(
-        buildArch(cfg.taskNet.arch, { numClasses: numClasses + 1, ...cfg.taskNet.options }, "task.detection"),
-        { numClasses },
-      );
-  }
-}
-
-/**
- * Data worker threads of a loader: `data.workers`, else the cores of this process (the machine's split between the
- * processes of a distributed job on it) less the main thread.
- */
-export function dataWorkers(cfg: RunConfig, localWorld = 1): number {
-  return cfg.data.workers ?? Math.max(0, Math.floor(availableParallelism() / localWorld) - 1);
-}
-
-/** Seed of the valLimit subset: one subset for every run, so that runs are judged on the same images. */
-const VAL_SUBSET_SEED = 0;
-
-/** The images every evaluation of a run uses: the valLimit subset, cut to eval.limit and an extra `limit`. */
-export function validationSet<T extends Target>(full: Dataset<T>, cfg: RunConfig, limit?: number): Dataset<T> {
-  const ds = cfg.data.valLimit ? subsetDataset(full, cfg.data.valLimit, VAL_SUBSET_SEED) : full;
-  const n = Math.min(limit ?? Number.POSITIVE_INFINITY, cfg.eval.limit ?? Number.POSITIVE_INFINITY);
-  return Number.isFinite(n) ? subsetDataset(ds, n) : ds;
-}
-
-/**
- * The LR synthesis of evaluations: its noise is seeded per batch (the k-th batch of the validation plan from seed
- * k), alike for every run and every evaluation, so all settings and epochs (and `tasksr eval` afterwards) are judged
- * on the same LR images, evaluating does not shift the training noise, and a rank that evaluates every world-th
- * batch (`shard`) draws exactly the noise one process would.
- */
-export function evalDegradation(cfg: RunConfig, shard?: Shard): (hr: Tensor) => Promise<Tensor> {
-  const d = new Degradation({ ...cfg.degrade, scale: cfg.scale, seed: EVAL_DEGRADE_SEED });
-  let k = 0;
-  return (hr) => {
-    d.reseed(EVAL_DEGRADE_SEED + (shard ? shard.rank + k * shard.world : k));
-    k++;
-    return d.apply(hr);
-  };
 }
 
 /** A schedule for one parameter group with base lr `base` (durations in epochs become iterations). */
@@ -220,6 +129,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
   const group = o.group !== undefined && o.group.world > 1 ? o.group : undefined;
   const shard: Shard | undefined = group && { rank: group.rank, world: group.world };
   const t = presets(cfg);
+  const taskDef = getTask(cfg.task);
   const collate = collateFor(cfg.task, { device, scale: cfg.scale });
   const trainLoader = new DataLoader<Target, Batch>(train, {
     batchSize: cfg.train.batchSize,
@@ -230,7 +140,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     dropLast: cfg.train.dropLast,
     prefetch: cfg.data.prefetch,
     workers: dataWorkers(cfg, group?.localWorld),
-    groupFactor: cfg.task === "detection" ? 3 : undefined,
+    groupFactor: taskDef.data.padded ? 3 : undefined,
     shard,
   });
   const valLoader = new DataLoader<Target, Batch>(val, {
@@ -253,7 +163,7 @@ export async function buildRun(cfg: RunConfig, o: BuildOptions = {}): Promise<Bu
     sr.to(device);
     if (!nets.trainsSr) sr.requiresGrad_(false).eval();
   }
-  const task = buildTask(cfg, numClasses);
+  const task = buildTaskAdapter(cfg.task, cfg.taskNet.arch, cfg.taskNet.options, numClasses);
   loadNetWeights(task.net, cfg.taskNet, "taskNet", o.baseDir);
   task.net.to(device);
   if (!nets.trainsTask) task.net.requiresGrad_(false).eval();

@@ -13,7 +13,7 @@ import type { Tensor } from "../engine/tensor.js";
 import { PsnrMeter } from "../metrics/psnr.js";
 import type { MetricImage, SrProtocol } from "../metrics/sr-protocol.js";
 import { SsimMeter } from "../metrics/ssim.js";
-import type { TaskEvaluator } from "./adapters/types.js";
+import type { TaskEvaluator } from "../tasks/adapter.js";
 
 export interface EvalOptions {
   batches: AsyncIterable<Batch>;
@@ -142,8 +142,8 @@ async function evaluateBatches(o: EvalOptions): Promise<EvalResult> {
         evaluator?.update(x, batch);
         if (psnr.length === 0) return;
         // Detection batches are padded: compare each image at its own size.
-        const srs = batch.task === "detection" ? cropBack(x, batch.sizes) : x.unbind(0);
-        const hrs = batch.task === "detection" ? cropBack(batch.hr, batch.sizes) : batch.hr.unbind(0);
+        const srs = batch.sizes ? cropBack(x, batch.sizes) : x.unbind(0);
+        const hrs = batch.sizes ? cropBack(batch.hr, batch.sizes) : batch.hr.unbind(0);
         for (const [i, s] of srs.entries()) {
           const a = metricImage(s);
           const b = metricImage(hrs[i]!);

@@ -16,7 +16,7 @@ import type { Tensor } from "../engine/tensor.js";
 import { TasksrError } from "../errors.js";
 import type { Lpips } from "../metrics/lpips.js";
 import type { SrNetwork } from "../models/types.js";
-import type { TaskAdapter } from "./adapters/types.js";
+import type { TaskAdapter } from "../tasks/adapter.js";
 import { type Checkpointable, type LoopState, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { type EvalResult, evaluatePipeline } from "./evaluate.js";
 import { rewindJsonl, TrainProgress } from "./logging.js";

@@ -9,12 +9,12 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { imagesToTensor, tensorToImages } from "../data/degrade/image_tensor.js";
 import { writeImage } from "../data/io/image.js";
+import { evalDegradation } from "../data/run.js";
 import { scope } from "../engine/scope.js";
 import { TasksrError } from "../errors.js";
 import { planFromRun } from "../eval/plan.js";
 import { exportPipeline, type PipelineExportResult, type PipelineSource } from "../export/pipeline.js";
 import { writeFileAtomic } from "../fs/atomic.js";
-import { evalDegradation } from "../train/build.js";
 
 export interface SiteColumn {
   name: string;

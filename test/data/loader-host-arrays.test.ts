@@ -85,7 +85,7 @@ test("shared arrays: a buffer travels to the main thread once, is busy until fre
     first.masks.fill(7);
     return first;
   });
-  assert.ok(p1.images.buffer instanceof SharedArrayBuffer && p1.masks?.buffer instanceof SharedArrayBuffer);
+  assert.ok(p1.images.buffer instanceof SharedArrayBuffer && p1.arrays.masks?.buffer instanceof SharedArrayBuffer);
   assert.ok(p1.flags instanceof SharedArrayBuffer, "the flags travel with the first batch");
   assert.equal(p1.host.images.length, 0, "the packed batch carries no pixels of its own");
   const u1 = main.unpack(structuredClone(p1));
@@ -99,7 +99,7 @@ test("shared arrays: a buffer travels to the main thread once, is busy until fre
   // Freed: the next batch of that size reuses them and sends only their numbers; a smaller one fits too.
   const p3 = worker.pack((a) => segBatch(a, 6));
   assert.equal(p3.images.id, p1.images.id);
-  assert.equal(p3.masks!.id, p1.masks!.id, "the batch's release freed its masks buffer too");
+  assert.equal(p3.arrays.masks!.id, p1.arrays.masks!.id, "the batch's release freed its masks buffer too");
   assert.equal(p3.images.buffer, undefined);
   const u3 = main.unpack(structuredClone(p3));
   assert.equal(u3.host.images.length, 18);

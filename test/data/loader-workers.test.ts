@@ -5,14 +5,14 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { createDataset } from "../../src/data/datasets/registry.js";
 import { spreadFirst, subsetDataset } from "../../src/data/datasets/subset.js";
-import { type Batch, collateFor, disposeBatch } from "../../src/data/loader/collate.js";
+import { type Batch, type BuiltinBatch, collateFor, disposeBatch } from "../../src/data/loader/collate.js";
 import { DataLoader, type DataLoaderOptions } from "../../src/data/loader/loader.js";
 import { ensureSynthetic } from "../../src/data/synthetic/index.js";
 import { compose, hflip } from "../../src/data/transforms/index.js";
-import { presetFor } from "../../src/data/transforms/presets.js";
 import type { Dataset, Target, Task } from "../../src/data/types.js";
 import { memory } from "../../src/engine/index.js";
 import { TasksrError } from "../../src/errors.js";
+import { presetFor } from "../../src/tasks/index.js";
 import { tempDir } from "../support/data_trees.js";
 
 const cache = tempDir("loader-workers");
@@ -29,7 +29,8 @@ async function tree(task: Task): Promise<{ train: Dataset; size: number; config:
 /** A digest of every tensor and id of every batch of `epoch`, in order. */
 async function digest(loader: DataLoader<Target, Batch>, epoch: number, startBatch = 0): Promise<string[]> {
   const out: string[] = [];
-  for await (const b of loader.epoch(epoch, { startBatch })) {
+  for await (const batch of loader.epoch(epoch, { startBatch })) {
+    const b = batch as BuiltinBatch;
     const h = createHash("sha256").update(b.ids.join(","));
     h.update(b.hr.data());
     if (b.task === "classification") h.update(b.labels.data());
@@ -170,7 +171,7 @@ test("a process that fails while workers are loading exits with its error, never
     import { createDataset } from ${src("data/datasets/registry.js")};
     import { collateFor } from ${src("data/loader/collate.js")};
     import { DataLoader } from ${src("data/loader/loader.js")};
-    import { presetFor } from ${src("data/transforms/presets.js")};
+    import { presetFor } from ${src("tasks/index.js")};
     const ds = await createDataset(${JSON.stringify(config)}, { where: "data.train" });
     const loader = new DataLoader(ds, { batchSize: 1, collate: collateFor("segmentation"), workers: 2, prefetch: 4,
       transform: presetFor("segmentation", "train", { resize: ${size * 2}, crop: ${size} }) });

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { validateRun } from "../../src/config/load.js";
 import { spreadFirst, subsetDataset } from "../../src/data/datasets/subset.js";
+import { validationSet } from "../../src/data/run.js";
 import type { ClassTarget, Dataset } from "../../src/data/types.js";
-import { validationSet } from "../../src/train/build.js";
 
 /** A class-sorted dataset of n samples whose ids are their indices (like an ImageFolder of 10 classes). */
 function sorted(n: number): Dataset<ClassTarget> {

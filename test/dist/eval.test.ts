@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "node:test";
 import type { RunConfig } from "../../src/config/schema.js";
+import { primaryMetric } from "../../src/report/settings.js";
 import type { EvalResult } from "../../src/train/evaluate.js";
 import { tasksr } from "../support/cli.js";
 import { pattern, put, putImage, putMask, tempDir, writeCocoBoxes } from "../support/data_trees.js";
@@ -135,7 +136,7 @@ for (const [label, cfg] of CASES) {
     const values = Object.values(one!.task);
     assert.ok(values.length > 0 && values.every(Number.isFinite), `task metrics ${JSON.stringify(one!.task)}`);
     // Not an empty result (0) taken for equality: some pixels agree, some detections match.
-    const primary = { classification: "top1", segmentation: "mIoU", detection: "AP" }[cfg.task];
+    const primary = primaryMetric(cfg.task);
     assert.ok(one!.task[primary]! > 0, `${primary} ${one!.task[primary]}`);
   });
 }

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import type { BuiltinBatch } from "../../src/data/loader/collate.js";
 import { scope, type Tensor, tensor } from "../../src/engine/index.js";
 import { TasksrError } from "../../src/errors.js";
 import {
@@ -23,10 +24,10 @@ import {
 } from "../../src/metrics/index.js";
 import type { Detector } from "../../src/models/detection/types.js";
 import type { SegmenterOutput, TaskNetwork } from "../../src/models/types.js";
-import { classificationAdapter } from "../../src/train/adapters/classification.js";
-import { detectionAdapter } from "../../src/train/adapters/detection.js";
-import { segmentationAdapter } from "../../src/train/adapters/segmentation.js";
-import type { Batch, TaskEvaluator } from "../../src/train/adapters/types.js";
+import type { TaskEvaluator } from "../../src/tasks/adapter.js";
+import { classificationAdapter } from "../../src/tasks/classification/adapter.js";
+import { detectionAdapter } from "../../src/tasks/detection/adapter.js";
+import { segmentationAdapter } from "../../src/tasks/segmentation/adapter.js";
 import { FIXTURES, readJson } from "../support/paths.js";
 
 type Merging = Pick<Accumulator<unknown>, "compute" | "state" | "mergeState">;
@@ -311,7 +312,7 @@ test("classification and segmentation evaluators merge through their accumulator
   scope(() => {
     const net = { tapNames: [], call: (x: Tensor) => x } as unknown as TaskNetwork<Tensor>;
     const adapter = classificationAdapter(net, { numClasses: 6 });
-    const batch = (rank: 0 | 1): [Tensor, Batch] => {
+    const batch = (rank: 0 | 1): [Tensor, BuiltinBatch] => {
       const logits = tensor(SCORES.slice(rank * 12, rank * 12 + 12), { shape: [2, 6] });
       const labels = tensor(BigInt64Array.from(LABELS.slice(2 * rank, 2 * rank + 2), BigInt));
       return [logits, { task: "classification", ids: ["i", "j"], hr: logits, labels }];
@@ -326,7 +327,7 @@ test("classification and segmentation evaluators merge through their accumulator
     // Segmentation: [1, 3, 2, 2] logits whose argmax is `pred`, masks with a void pixel.
     const seg = { tapNames: [], call: (x: Tensor) => ({ out: x }) } as unknown as TaskNetwork<SegmenterOutput>;
     const segAdapter = segmentationAdapter(seg, { numClasses: 3 });
-    const segBatch = (pred: number[], mask: number[]): [Tensor, Batch] => {
+    const segBatch = (pred: number[], mask: number[]): [Tensor, BuiltinBatch] => {
       const logits = new Float32Array(12);
       for (const [p, k] of pred.entries()) logits[k * 4 + p] = 1;
       const x = tensor(logits, { shape: [1, 3, 2, 2] });
@@ -398,7 +399,8 @@ test("detection evaluator states carry their batches' ground truth and renumber 
         labels: tensor(BigInt64Array.from(m.gt, (g) => BigInt(g[4]!))),
       }));
       const sizes = mine.map((): [number, number] => [100, 100]);
-      e.update(x, { task: "detection", ids: mine.map((_, i) => `d${i}`), hr: x, targets, sizes });
+      const b: BuiltinBatch = { task: "detection", ids: mine.map((_, i) => `d${i}`), hr: x, targets, sizes };
+      e.update(x, b);
     };
     const ev = assertMergesExactly(() => adapter.evaluator(), feed);
     assert.ok(ev.compute().AP! > 0);

@@ -8,7 +8,7 @@ import { after, test } from "node:test";
 import type { Task } from "../../src/data/types.js";
 import { demoStudy } from "../../src/study/demo.js";
 import { planStudy } from "../../src/study/plan.js";
-import { buildTask } from "../../src/train/build.js";
+import { buildTaskAdapter } from "../../src/tasks/index.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "tasksr-demo-presets-"));
 after(() => rmSync(TMP, { recursive: true, force: true }));
@@ -30,7 +30,7 @@ for (const task of ["classification", "segmentation", "detection"] as Task[]) {
     );
     for (const r of runs) {
       assert.equal(r.cfg.task, task);
-      const adapter = buildTask(r.cfg, 5);
+      const adapter = buildTaskAdapter(r.cfg.task, r.cfg.taskNet.arch, r.cfg.taskNet.options, 5);
       if (r.cfg.recipe.name === "sr4ir") {
         const taps = Object.keys(r.cfg.recipe.tdp?.taps ?? {});
         assert.ok(taps.length > 0, "SR4IR has TDP taps");

@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { validateRun } from "../../src/config/load.js";
 import { mixWithMask } from "../../src/data/cqmix.js";
+import type { BuiltinBatch } from "../../src/data/loader/collate.js";
 import { AdamW, Generator, memory, SGD, scope, setNumThreads } from "../../src/engine/index.js";
 import { ResNet } from "../../src/models/classification/resnet.js";
 import { Edsr } from "../../src/models/sr/edsr.js";
 import type { Module } from "../../src/nn/module.js";
-import { classificationAdapter } from "../../src/train/adapters/classification.js";
-import type { Batch } from "../../src/train/adapters/types.js";
+import { classificationAdapter } from "../../src/tasks/classification/adapter.js";
 import { sr4ir } from "../../src/train/recipes/sr4ir.js";
 import { task2sr } from "../../src/train/recipes/task2sr.js";
 import type { Recipe, RecipeContext } from "../../src/train/recipes/types.js";
@@ -80,7 +80,12 @@ function context(o: Pick<RecipeContext, "sr" | "task" | "srStep" | "taskStep">):
   };
 }
 
-const batch = (): Batch => ({ task: "classification", ids: ["0", "1"], hr: fx.get("x_hr"), labels: fx.get("labels") });
+const batch = (): BuiltinBatch => ({
+  task: "classification",
+  ids: ["0", "1"],
+  hr: fx.get("x_hr"),
+  labels: fx.get("labels"),
+});
 
 /** One recipe step; returns its logged values. */
 const step = (recipe: Recipe, ctx: RecipeContext): Record<string, number> =>

@@ -4,8 +4,10 @@
  */
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
+import { loadCommandPlugins, pluginOption } from "../plugins.js";
 
 interface RawOptions {
+  plugin: string[];
   run?: string;
   config?: string;
   set: string[];
@@ -57,8 +59,7 @@ function mode(o: RawOptions): "run" | "config" | "pair" {
 const fmt = (v: number | undefined, digits: number) => (v === undefined ? "-" : v.toFixed(digits));
 
 export function registerEval(program: Command): void {
-  program
-    .command("eval")
+  pluginOption(program.command("eval"))
     .description("evaluate LR -> SR -> task net: task metric, PSNR (sr4ir and basicsr protocols) and SSIM")
     .option("--run <dir>", "a run folder (config.resolved.yaml + sr/task safetensors)")
     .option("--config <yaml>", "a config: its finished run in --out, else the weights it names; data for --sr/--task")
@@ -88,6 +89,7 @@ export function registerEval(program: Command): void {
       const { planFromConfig, planFromPair, planFromRun } = await import("../../eval/plan.js");
       const { evaluatePlan } = await import("../../eval/run.js");
       const { ProgressBar } = await import("../progress.js");
+      await loadCommandPlugins(o.plugin, o.config);
       const device = resolveDevice(o.device);
       const common = { device, ...(o.baseDir ? { baseDir: resolve(o.baseDir) } : {}), ...(limit ? { limit } : {}) };
       const cfg = o.config === undefined ? undefined : loadRunConfig(o.config, o.set);

@@ -9,30 +9,35 @@ import type { StudyOptions } from "../../study/run.js";
 import type { StudyConfig } from "../../study/schema.js";
 import { asDistributed, type DistArgs, distOptions } from "../distributed.js";
 import { STOP_TRAINING, withInterrupt } from "../interrupt.js";
+import { loadCommandPlugins, pluginOption } from "../plugins.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function registerStudy(program: Command): void {
   distOptions(
-    program
-      .command("study")
+    pluginOption(program.command("study"))
       .description("train and compare the settings of a study (H→T … SR4IR) over seeds; writes report.md/json")
       .argument("<study>", "study YAML (see configs/studies/)")
       .option("--set <key=value>", "override a study value (repeatable; value parsed as YAML)", collect, [])
       .option("--out <dir>", "folder of study folders", "runs")
       .option("--device <device>", "cpu, cuda, cuda:N or auto")
       .option("--fresh", "delete this study's earlier runs first"),
-  ).action(async (file: string, o: DistArgs & { set: string[]; out: string; device?: string; fresh?: boolean }) =>
-    asDistributed(o, async (group) => {
-      const { dirname, resolve } = await import("node:path");
-      const { loadStudy } = await import("../../study/load.js");
-      const study = loadStudy(file, o.set);
-      await runStudyToReport(
-        study,
-        { out: o.out, where: file, device: o.device, baseDir: dirname(resolve(file)), fresh: o.fresh, group },
-        { command: `tasksr ${process.argv.slice(2).join(" ")}` },
-      );
-    }),
+  ).action(
+    async (
+      file: string,
+      o: DistArgs & { set: string[]; out: string; device?: string; fresh?: boolean; plugin: string[] },
+    ) =>
+      asDistributed(o, async (group) => {
+        const { dirname, resolve } = await import("node:path");
+        await loadCommandPlugins(o.plugin, file);
+        const { loadStudy } = await import("../../study/load.js");
+        const study = loadStudy(file, o.set);
+        await runStudyToReport(
+          study,
+          { out: o.out, where: file, device: o.device, baseDir: dirname(resolve(file)), fresh: o.fresh, group },
+          { command: `tasksr ${process.argv.slice(2).join(" ")}` },
+        );
+      }),
   );
 }
 

@@ -9,13 +9,13 @@
 import type { Command } from "commander";
 import { asDistributed, type DistArgs, distOptions } from "../distributed.js";
 import { STOP_TRAINING, withInterrupt } from "../interrupt.js";
+import { loadCommandPlugins, pluginOption } from "../plugins.js";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function registerTrain(program: Command): void {
   distOptions(
-    program
-      .command("train")
+    pluginOption(program.command("train"))
       .description("train one setting (H→T, L→T, SR-FT, S→T, T→S, S+T, SR4IR) from a YAML config")
       .requiredOption("--config <yaml>", "run config (see configs/)")
       .option("--set <key=value>", "override a config value (repeatable; value parsed as YAML)", collect, [])
@@ -27,6 +27,7 @@ export function registerTrain(program: Command): void {
 
 interface TrainArgs extends DistArgs {
   config: string;
+  plugin: string[];
   set: string[];
   resume?: string;
   device?: string;
@@ -39,6 +40,7 @@ async function train(o: TrainArgs, group: import("../../dist/group.js").ProcessG
   const { formatEval } = await import("../../train/trainer.js");
   const { formatMetrics } = await import("../../train/logging.js");
   const { dirname, resolve } = await import("node:path");
+  await loadCommandPlugins(o.plugin, o.config);
   const cfg = loadRunConfig(o.config, o.set);
   const r = await withInterrupt(
     (signal) =>

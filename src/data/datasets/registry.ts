@@ -16,10 +16,11 @@ import { VocDetection, vocDetectionSchema } from "./voc_detection.js";
 import { VocSegmentation, vocSegmentationSchema } from "./voc_segmentation.js";
 import { YoloDetection, yoloSchema } from "./yolo.js";
 
-interface DatasetType {
+export interface DatasetType {
   schema: z.ZodObject;
-  /** Option keys holding file or folder paths (a string `classes` is a file too). */
+  /** Option keys holding file or folder paths, resolved from the config's folder (a string `classes` is a file too). */
   paths: readonly string[];
+  /** Opens the dataset from its options (the config block without `type`); `where` names the block in errors. */
   open(options: Record<string, unknown>, where: string): Promise<Dataset>;
 }
 
@@ -53,6 +54,15 @@ const TYPES: Record<string, DatasetType> = {
     open: (o, w) => YoloDetection.open(o as never, w),
   },
 };
+
+/**
+ * Registers a dataset type for configs (`data.train: { type: <name>, ... }`). A plug-in whose loaders use data
+ * worker threads registers it in its engine-free worker module (src/plugins.ts), which the workers import too.
+ */
+export function defineDataset(name: string, t: DatasetType): void {
+  if (Object.hasOwn(TYPES, name)) throw new TasksrError("E_CONFIG", `dataset type "${name}" is defined twice`);
+  TYPES[name] = t;
+}
 
 /** Names accepted as `type`. */
 export const datasetTypes = (): string[] => Object.keys(TYPES).sort();

@@ -9,15 +9,16 @@
  * pinned memory and asynchronously (a 480x480 segmentation batch of 8 is 22 MB, about 1 ms of PCIe 4), which takes
  * the conversion off the thread that runs the step.
  */
-import type { Tensor } from "../../engine/index.js";
-import { keep, scope, sharedView, tensor } from "../../engine/index.js";
+import { keep, scope, sharedView, Tensor, tensor } from "../../engine/index.js";
 import { check } from "../../errors.js";
-import type { Sample, Task } from "../types.js";
+// The built-in tasks register on import; their files import this one only for functions, defined before any call.
+import "../../tasks/index.js";
+import { getTask } from "../../tasks/registry.js";
+import type { Sample } from "../types.js";
 import {
   type AssembleOptions,
   assembleClassification,
   assembleDetection,
-  assembleFor,
   assembleSegmentation,
   type ClassificationHostBatch,
   type DetectionHostBatch,
@@ -26,20 +27,27 @@ import {
 } from "./host_batch.js";
 import { MainSharedArrays, type SharedImages, WorkerSharedArrays } from "./shared_arrays.js";
 
-export interface ClassificationBatch {
-  task: "classification";
+/**
+ * What every task's batch has; a task adds its targets as tensors (or lists or plain objects of tensors), all of
+ * which `disposeBatch` frees.
+ */
+export interface Batch {
+  task: string;
   ids: string[];
-  /** [N, 3, H, W] float32 in [0, 1] */
+  /** [N, 3, H, W] float32 in [0, 1]; for padded tasks H, W are the batch's padded size. */
   hr: Tensor;
+  /** Padded tasks (detection): [h, w] of each image, to crop padded outputs back (cropBack). */
+  sizes?: [number, number][];
+}
+
+export interface ClassificationBatch extends Batch {
+  task: "classification";
   /** [N] int64 */
   labels: Tensor;
 }
 
-export interface SegmentationBatch {
+export interface SegmentationBatch extends Batch {
   task: "segmentation";
-  ids: string[];
-  /** [N, 3, H, W] float32 in [0, 1] */
-  hr: Tensor;
   /** [N, H, W] int64, 255 = ignore */
   masks: Tensor;
 }
@@ -51,9 +59,8 @@ export interface DetectionTarget {
   labels: Tensor;
 }
 
-export interface DetectionBatch {
+export interface DetectionBatch extends Batch {
   task: "detection";
-  ids: string[];
   /** [N, 3, Hp, Wp] float32 in [0, 1]; Hp, Wp = batch max rounded up to a multiple of the SR scale */
   hr: Tensor;
   targets: DetectionTarget[];
@@ -61,7 +68,7 @@ export interface DetectionBatch {
   sizes: [number, number][];
 }
 
-export type Batch = ClassificationBatch | SegmentationBatch | DetectionBatch;
+export type BuiltinBatch = ClassificationBatch | SegmentationBatch | DetectionBatch;
 
 export interface CollateOptions {
   /** Device of the batch tensors (default "cpu"). */
@@ -74,7 +81,7 @@ export interface DetectionCollateOptions extends CollateOptions, AssembleOptions
  * The host images [N, 3, H, W] as a tensor on `device` (call inside a scope). Images in a data worker's shared
  * buffer are viewed, not copied (the tensor frees the buffer when it is freed); others are copied.
  */
-function imagesToTensor(
+export function imagesToTensor(
   images: Float32Array,
   n: number,
   h: number,
@@ -93,7 +100,7 @@ function imagesToTensor(
  * A host tensor on `device`. For CUDA it goes through page-locked memory and is copied asynchronously, as PyTorch's
  * pin_memory + non_blocking: the copy queues behind the step already running on the GPU instead of waiting for it.
  */
-function toDevice(t: Tensor, device: string): Tensor {
+export function toDevice(t: Tensor, device: string): Tensor {
   if (!device.startsWith("cuda")) return t.to(device);
   return t.pinMemory().to({ device, nonBlocking: true });
 }
@@ -143,21 +150,6 @@ export function uploadDetection(b: DetectionHostBatch, o: CollateOptions = {}, s
   return { task: "detection", ids: b.ids, hr: t.hr, targets: t.targets, sizes: b.sizes };
 }
 
-/**
- * The engine tensors of a host batch (assembled here or by a data worker thread; `shared` where the images lie in
- * the worker's shared buffer, which the images tensor then views).
- */
-export function uploadBatch(b: HostBatch, o: CollateOptions = {}, shared?: SharedImages): Batch {
-  switch (b.task) {
-    case "classification":
-      return uploadClassification(b, o, shared);
-    case "segmentation":
-      return uploadSegmentation(b, o, shared);
-    case "detection":
-      return uploadDetection(b, o, shared);
-  }
-}
-
 export const collateClassification = (samples: readonly Sample[], o: CollateOptions = {}): ClassificationBatch =>
   uploadClassification(assembleClassification(samples), o);
 
@@ -181,33 +173,27 @@ export function cropBack(x: Tensor, sizes: readonly (readonly [number, number])[
   );
 }
 
-/** Frees every tensor of a batch. */
+/** Frees every tensor of a batch: its fields, and the tensors in lists and plain objects under them. */
 export function disposeBatch(batch: Batch): void {
-  batch.hr.dispose();
-  switch (batch.task) {
-    case "classification":
-      batch.labels.dispose();
-      break;
-    case "segmentation":
-      batch.masks.dispose();
-      break;
-    case "detection":
-      for (const t of batch.targets) {
-        t.boxes.dispose();
-        t.labels.dispose();
-      }
-      break;
-  }
+  const free = (v: unknown): void => {
+    if (v instanceof Tensor) v.dispose();
+    else if (Array.isArray(v)) v.forEach(free);
+    else if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype)
+      Object.values(v).forEach(free);
+  };
+  Object.values(batch).forEach(free);
 }
 
 /**
  * A task's collate function. It carries its task and options, so that a DataLoader with worker threads can have the
- * workers assemble host batches (`assembleFor(task, samples, options)`) and upload them here (`uploadBatch`).
+ * workers assemble host batches (the task's `assemble`) and upload them here (`upload`).
  */
 export interface TaskCollate {
   (samples: readonly Sample[]): Batch;
-  readonly task: Task;
+  readonly task: string;
   readonly options: DetectionCollateOptions;
+  /** The engine tensors of a host batch a worker assembled (`shared`: where its images lie). */
+  upload(host: HostBatch, shared?: SharedImages): Batch;
 }
 
 /** Keeps a collate function's buffers alive after the function is gone while a batch tensor still views one. */
@@ -217,20 +203,19 @@ const retireBuffers = new FinalizationRegistry<MainSharedArrays>((m) => m.retire
  * The collate function of a task. It assembles into shared buffers of its own, which the image tensors view as a data
  * worker's do (shared_arrays.ts), so that batches made on the main thread need no copy and no allocation either.
  */
-export function collateFor(task: Task, o: DetectionCollateOptions = {}): TaskCollate {
+export function collateFor(task: string, o: DetectionCollateOptions = {}): TaskCollate {
+  const def = getTask(task);
+  const upload = (host: HostBatch, shared?: SharedImages) => def.upload(host, o, shared);
   const buffers = new WorkerSharedArrays();
   const views = new MainSharedArrays();
   const collate = (samples: readonly Sample[]) => {
-    const { host, images, release } = views.unpack(buffers.pack((arrays) => assembleFor(task, samples, o, arrays)));
+    const { host, images, release } = views.unpack(buffers.pack((arrays) => def.data.assemble(samples, o, arrays)));
     try {
-      return uploadBatch(host, o, images);
+      return upload(host, images);
     } finally {
       release();
     }
   };
   retireBuffers.register(collate, views);
-  return Object.assign(collate, {
-    task,
-    options: o,
-  });
+  return Object.assign(collate, { task, options: o, upload });
 }

@@ -10,18 +10,29 @@
  */
 import { check } from "../../errors.js";
 import { pixels } from "../pixels.js";
-import type { BoxTarget, ClassTarget, MaskTarget, Sample, Task } from "../types.js";
+import type { BoxTarget, ClassTarget, MaskTarget, Sample } from "../types.js";
 
 export interface AssembleOptions {
   /** SR scale factor: detection batches are padded to multiples of it (default 1). */
   scale?: number;
 }
 
-interface HostCommon {
+/**
+ * What every task's host batch has. A task adds its target arrays: large ones (a mask per pixel) taken from the
+ * ArraySource travel in shared buffers, others (labels, boxes) are transferred with the message.
+ */
+export interface HostBatch {
+  task: string;
   ids: string[];
-  /** [N, 3, H, W] float32 in [0, 1] (value / 255); for detection H, W are the padded size. */
+  /** [N, 3, H, W] float32 in [0, 1] (value / 255); for padded tasks H, W are the padded size. */
   images: Float32Array;
+  height: number;
+  width: number;
+  /** Padded tasks (detection): [h, w] of each image before padding, in order. */
+  sizes?: [number, number][];
 }
+
+type HostCommon = Omit<HostBatch, "task" | "width" | "height" | "sizes">;
 
 export interface ClassificationHostBatch extends HostCommon {
   task: "classification";
@@ -52,7 +63,7 @@ export interface DetectionHostBatch extends HostCommon {
   labels: Int32Array[];
 }
 
-export type HostBatch = ClassificationHostBatch | SegmentationHostBatch | DetectionHostBatch;
+export type BuiltinHostBatch = ClassificationHostBatch | SegmentationHostBatch | DetectionHostBatch;
 
 /** Where assembly gets its large arrays (shared buffers, shared_arrays.ts; plain new arrays when none is given). */
 export interface ArraySource {
@@ -60,11 +71,20 @@ export interface ArraySource {
   uint8(length: number): Uint8Array;
 }
 
-/** The buffers of a host batch's small arrays (labels, boxes), for a transfer list. */
+/**
+ * The buffers of a host batch's small arrays (labels, boxes: typed arrays, or lists of them, not in shared memory),
+ * for a transfer list.
+ */
 export function smallBuffers(b: HostBatch): ArrayBuffer[] {
-  const arrays: ArrayBufferView[] =
-    b.task === "classification" ? [b.labels] : b.task === "detection" ? [...b.boxes, ...b.labels] : [];
-  return arrays.map((a) => a.buffer as ArrayBuffer);
+  const out = new Set<ArrayBuffer>();
+  const add = (v: unknown) => {
+    if (ArrayBuffer.isView(v) && !(v.buffer instanceof SharedArrayBuffer)) out.add(v.buffer as ArrayBuffer);
+  };
+  for (const v of Object.values(b)) {
+    if (Array.isArray(v)) v.forEach(add);
+    else add(v);
+  }
+  return [...out];
 }
 
 /**
@@ -77,7 +97,7 @@ function putPlanar(s: Sample, out: Float32Array, i: number, hp: number, wp: numb
   pixels().toPlanarFloat(data, w, h, channels, out, i * 3 * hp * wp, wp, hp, mode);
 }
 
-function commonSize(samples: readonly Sample[], task: Task): { width: number; height: number } {
+function commonSize(samples: readonly Sample[], task: string): { width: number; height: number } {
   check(samples.length > 0, () => `${task} collate: empty batch`);
   const { width, height } = samples[0]!.image;
   for (const s of samples) {
@@ -91,7 +111,7 @@ function commonSize(samples: readonly Sample[], task: Task): { width: number; he
   return { width, height };
 }
 
-function expectKind(s: Sample, kind: string, task: Task): void {
+function expectKind(s: Sample, kind: string, task: string): void {
   check(
     s.target.kind === kind,
     () => `${task} collate: sample ${s.id} has a "${s.target.kind}" target, need "${kind}"`,
@@ -160,21 +180,4 @@ export function assembleDetection(
     }),
     labels: samples.map((s) => (s.target as BoxTarget).labels.slice()),
   };
-}
-
-/** The assembly of a task's batches (large arrays from `arrays` when given). */
-export function assembleFor(
-  task: Task,
-  samples: readonly Sample[],
-  o: AssembleOptions = {},
-  arrays?: ArraySource,
-): HostBatch {
-  switch (task) {
-    case "classification":
-      return assembleClassification(samples, arrays);
-    case "segmentation":
-      return assembleSegmentation(samples, arrays);
-    case "detection":
-      return assembleDetection(samples, o, arrays);
-  }
 }

@@ -14,11 +14,12 @@
  * Before each batch the event loop gets a turn, whatever the dataset, so that a consumer stays responsive to signals.
  */
 import { check, TasksrError } from "../../errors.js";
+import { workerModules } from "../../plugins.js";
 import { datasetDescription, transformDescription } from "../describe.js";
 import { identity, type Transform } from "../transforms/compose.js";
 import { Rng } from "../transforms/rng.js";
 import type { Dataset, Sample, Target } from "../types.js";
-import { type TaskCollate, uploadBatch } from "./collate.js";
+import type { TaskCollate } from "./collate.js";
 import { WorkerPool } from "./pool.js";
 import {
   aspectRatioGroups,
@@ -124,7 +125,8 @@ export class DataLoader<T extends Target, B> {
       );
     }
     const assemble = { scale: collate.options!.scale };
-    return { dataset: dataset!, transform, task: collate.task!, assemble, seed: this.#o.seed ?? 0 };
+    const modules = workerModules();
+    return { dataset: dataset!, transform, task: collate.task!, modules, assemble, seed: this.#o.seed ?? 0 };
   }
 
   /** Stops the worker threads (a no-op without them). The loader can be iterated again afterwards. */
@@ -205,7 +207,7 @@ export class DataLoader<T extends Target, B> {
     return pool.load(epoch, indices, `batch ${b} of epoch ${epoch}`).then((host) => ({
       finish: () => {
         try {
-          return uploadBatch(host, collate.options, pool.sharedImages(host)) as B;
+          return collate.upload(host, pool.sharedImages(host)) as B;
         } finally {
           pool.release(host);
         }

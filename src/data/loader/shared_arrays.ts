@@ -36,7 +36,8 @@ export interface SharedRef {
 export interface PackedHostBatch {
   host: HostBatch;
   images: SharedRef;
-  masks?: SharedRef;
+  /** The task's other large arrays (segmentation masks), by field name. */
+  arrays: Record<string, SharedRef>;
   /** The busy flags, with the first batch only. */
   flags?: SharedArrayBuffer;
 }
@@ -126,11 +127,16 @@ export class WorkerSharedArrays implements ArraySource {
       slot.sent = true;
       return r;
     };
-    const empty = { images: new Float32Array(0) };
-    const packed: PackedHostBatch =
-      host.task === "segmentation"
-        ? { host: { ...host, ...empty, masks: new Uint8Array(0) }, images: ref(host.images), masks: ref(host.masks) }
-        : { host: { ...host, ...empty }, images: ref(host.images) };
+    // Every typed array of the batch in one of the buffers travels as a reference, in an empty array's place.
+    const shell: Record<string, unknown> = { ...host, images: new Float32Array(0) };
+    const arrays: Record<string, SharedRef> = {};
+    for (const [key, v] of Object.entries(host)) {
+      if (key === "images" || !(v instanceof Float32Array || v instanceof Uint8Array)) continue;
+      if (!this.#slots.some((s) => s.buffer === v.buffer)) continue;
+      arrays[key] = ref(v);
+      shell[key] = v instanceof Float32Array ? new Float32Array(0) : new Uint8Array(0);
+    }
+    const packed: PackedHostBatch = { host: shell as unknown as HostBatch, images: ref(host.images), arrays };
     if (!this.#flagsSent) packed.flags = this.#flags.buffer as SharedArrayBuffer;
     this.#flagsSent = true;
     return packed;
@@ -156,8 +162,8 @@ export class MainSharedArrays {
       const b = this.#buffers[r.id]!;
       return r.type === "float32" ? new Float32Array(b, 0, r.length) : new Uint8Array(b, 0, r.length);
     };
-    const host = { ...p.host, images: view(p.images) as Float32Array };
-    if (host.task === "segmentation") host.masks = view(p.masks!) as Uint8Array;
+    const host: HostBatch = { ...p.host, images: view(p.images) as Float32Array };
+    for (const [key, r] of Object.entries(p.arrays)) (host as unknown as Record<string, unknown>)[key] = view(r);
     const flags = this.#flags!;
     const index = p.images.id;
     let lent = false;
@@ -172,7 +178,7 @@ export class MainSharedArrays {
         throw err;
       }
     };
-    const held = p.masks ? [p.masks.id] : [];
+    const held = Object.values(p.arrays).map((r) => r.id);
     const release = () => {
       for (const i of lent ? held : [index, ...held]) Atomics.store(flags, i, 0);
     };

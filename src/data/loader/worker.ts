@@ -7,20 +7,25 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { TasksrError } from "../../errors.js";
+import { getTaskData, presetFor } from "../../tasks/builtin_data.js";
 import { createDataset } from "../datasets/registry.js";
 import { view } from "../datasets/subset.js";
 import type { DatasetDescription, TransformDescription } from "../describe.js";
 import { identity, type Transform } from "../transforms/compose.js";
-import { type PresetOptions, presetFor } from "../transforms/presets.js";
 import { Rng } from "../transforms/rng.js";
-import type { Dataset, Task } from "../types.js";
-import { type AssembleOptions, assembleFor, smallBuffers } from "./host_batch.js";
+import type { Dataset } from "../types.js";
+import { type AssembleOptions, smallBuffers } from "./host_batch.js";
 import { WorkerSharedArrays } from "./shared_arrays.js";
 
 export interface WorkerInit {
   dataset: DatasetDescription;
   transform?: TransformDescription;
-  task: Task;
+  task: string;
+  /**
+   * Modules to import first: plug-ins' worker modules (src/plugins.ts), which register their datasets and task data
+   * sides without the engine.
+   */
+  modules: string[];
   /** The task collate's assembly options (detection's SR scale). */
   assemble: AssembleOptions;
   seed: number;
@@ -51,16 +56,12 @@ async function open(d: DatasetDescription): Promise<Dataset> {
 const port = parentPort!;
 const init = workerData as WorkerInit;
 let ready: Promise<{ ds: Dataset; transform: Transform }>;
-try {
-  ready = open(init.dataset).then((ds) => ({
-    ds,
-    transform: init.transform
-      ? presetFor(init.transform.task, init.transform.split, init.transform.options as PresetOptions)
-      : identity,
-  }));
-} catch (err) {
-  ready = Promise.reject(err);
-}
+ready = (async () => {
+  for (const m of init.modules) await import(m);
+  const ds = await open(init.dataset);
+  const t = init.transform;
+  return { ds, transform: t ? presetFor(t.task, t.split, t.options) : identity };
+})();
 // Failing to open is reported once, with the request that first needs the dataset.
 ready.catch(() => {});
 
@@ -72,7 +73,7 @@ async function answer(req: WorkerRequest): Promise<void> {
     const samples = await Promise.all(
       req.indices.map(async (i) => transform(await ds.get(i), new Rng(init.seed, req.epoch, i))),
     );
-    const packed = shared.pack((arrays) => assembleFor(init.task, samples, init.assemble, arrays));
+    const packed = shared.pack((arrays) => getTaskData(init.task).assemble(samples, init.assemble, arrays));
     port.postMessage({ id: req.id, packed }, smallBuffers(packed.host));
   } catch (err) {
     port.postMessage({ id: req.id, error: toWorkerError(err) });

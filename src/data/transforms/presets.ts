@@ -3,8 +3,6 @@
  * configurable (small CPU experiments use e.g. 36/32-px classification sizes). Images stay uint8 and are not
  * normalised: the task networks normalise internally.
  */
-import { describeTransform } from "../describe.js";
-import type { Task } from "../types.js";
 import type { Transform } from "./compose.js";
 import { compose, identity } from "./compose.js";
 import { centerCrop } from "./crop.js";
@@ -77,21 +75,5 @@ export function ssdPreset(split: Split, o: SsdPresetOptions = {}): Transform {
     : toSize;
 }
 
-/** Options of the task presets, by task. */
+/** Options of the built-in task presets. */
 export type PresetOptions = ClassificationPresetOptions & SegmentationPresetOptions & DetectionPresetOptions;
-
-/**
- * The trainer's preset of a task for a split, described (describe.ts) so that data worker threads rebuild the same
- * transform.
- */
-export function presetFor(task: Task, split: Split, options: PresetOptions = {}): Transform {
-  const t =
-    task === "classification"
-      ? classificationPreset(split, options)
-      : task === "segmentation"
-        ? segmentationPreset(split, options)
-        : detectionPreset(split, options);
-  // compose() may return a shared function (identity); describe a wrapper of our own.
-  const own: Transform = (s, rng) => t(s, rng);
-  return describeTransform(own, { task, split, options: { ...options } });
-}

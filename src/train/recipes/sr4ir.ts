@@ -14,7 +14,7 @@ import { noGrad } from "../../engine/autograd.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { TasksrError } from "../../errors.js";
 import { PixelLossName } from "../../losses/pixel.js";
-import type { Batch } from "../adapters/types.js";
+import type { Batch } from "../../tasks/adapter.js";
 import { pixelLoss, tdpLoss } from "../losses.js";
 import { backward } from "../stepper.js";
 import { defineRecipe } from "./registry.js";

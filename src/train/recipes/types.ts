@@ -9,7 +9,7 @@ import type { Shard } from "../../data/loader/sampler.js";
 import type { Generator } from "../../engine/creation.js";
 import type { Tensor } from "../../engine/tensor.js";
 import type { SrNetwork } from "../../models/types.js";
-import type { Batch, TaskAdapter } from "../adapters/types.js";
+import type { Batch, TaskAdapter } from "../../tasks/adapter.js";
 import type { Stepper } from "../stepper.js";
 import type { jointConfig } from "./joint.js";
 import type { hr2taskConfig, lr2taskConfig, sr2taskConfig, srFtConfig } from "./simple.js";

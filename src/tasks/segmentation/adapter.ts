@@ -2,12 +2,13 @@
  * Segmentation adapter: CE(out, y) + auxWeight * CE(aux, y) with ignore index 255 (A6.3); the aux head gets
  * `auxLrMult` x the base learning rate (A5.3); metric mIoU (A11).
  */
+import type { SegmentationBatch } from "../../data/loader/collate.js";
 import { noGrad } from "../../engine/autograd.js";
 import * as F from "../../engine/functional.js";
 import { scope } from "../../engine/scope.js";
 import { ConfusionMatrix } from "../../metrics/confusion.js";
 import type { SegmenterOutput, TaskNetwork } from "../../models/types.js";
-import { expectBatch, type LossTerms, type TaskAdapter } from "./types.js";
+import { expectBatch, type LossTerms, type TaskAdapter } from "../adapter.js";
 
 export interface SegmentationAdapterOptions {
   numClasses: number;
@@ -24,7 +25,7 @@ export function segmentationAdapter(net: TaskNetwork<SegmenterOutput>, o: Segmen
     net,
     tapNames: net.tapNames,
     loss(x, batch): LossTerms {
-      const b = expectBatch(batch, "segmentation");
+      const b = expectBatch<SegmentationBatch>(batch, "segmentation");
       const { out, aux } = net.call(x);
       const ce = F.crossEntropy(out, b.masks, { ignoreIndex: 255 }); // out [N, K, H, W], masks [N, H, W]
       if (aux === undefined || auxWeight === 0) return { total: ce, parts: { ce } };
@@ -50,7 +51,7 @@ export function segmentationAdapter(net: TaskNetwork<SegmenterOutput>, o: Segmen
       return {
         primary: "mIoU",
         update(x, batch) {
-          const b = expectBatch(batch, "segmentation");
+          const b = expectBatch<SegmentationBatch>(batch, "segmentation");
           const pred = scope(() => noGrad(() => net.call(x).out.argmax(1).to("int32").data<"int32">()));
           cm.update(
             scope(() => b.masks.to("int32").data<"int32">()),

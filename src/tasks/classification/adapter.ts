@@ -1,11 +1,12 @@
 /** Classification adapter: cross-entropy on logits [N, C]; metric top-1/top-5 (A6.3, A11). */
+import type { ClassificationBatch } from "../../data/loader/collate.js";
 import { noGrad } from "../../engine/autograd.js";
 import * as F from "../../engine/functional.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
 import { TopKAccuracy } from "../../metrics/classification.js";
 import type { TaskNetwork } from "../../models/types.js";
-import { expectBatch, type TaskAdapter } from "./types.js";
+import { expectBatch, type TaskAdapter } from "../adapter.js";
 
 export function classificationAdapter(
   net: TaskNetwork<Tensor>,
@@ -16,7 +17,7 @@ export function classificationAdapter(
     net,
     tapNames: net.tapNames,
     loss(x, batch) {
-      const b = expectBatch(batch, "classification");
+      const b = expectBatch<ClassificationBatch>(batch, "classification");
       const ce = F.crossEntropy(net.call(x), b.labels, { labelSmoothing: o.labelSmoothing ?? 0 });
       return { total: ce, parts: { ce } };
     },
@@ -27,7 +28,7 @@ export function classificationAdapter(
       return {
         primary: "top1",
         update(x, batch) {
-          const b = expectBatch(batch, "classification");
+          const b = expectBatch<ClassificationBatch>(batch, "classification");
           const scores = scope(() => noGrad(() => net.call(x).float().data<"float32">()));
           acc.update(scores, b.labels.toArray());
         },

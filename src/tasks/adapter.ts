@@ -1,11 +1,11 @@
 /**
  * The task adapter: everything the recipes need from a task, so that a recipe is written once for all tasks.
- * Adding a task (say, depth regression) means one adapter file and one collate function; no recipe changes.
+ * A task registers its adapter with `defineTask` (src/tasks/registry.ts); no recipe changes.
  */
-import type { Batch } from "../../data/loader/collate.js";
-import type { Task } from "../../data/types.js";
-import type { Tensor } from "../../engine/tensor.js";
-import type { Module } from "../../nn/module.js";
+import type { Batch } from "../data/loader/collate.js";
+import type { Tensor } from "../engine/tensor.js";
+import { TasksrError } from "../errors.js";
+import type { Module } from "../nn/module.js";
 
 export type { Batch };
 
@@ -43,7 +43,7 @@ export interface ParamGroup {
 }
 
 export interface TaskAdapter {
-  readonly task: Task;
+  readonly task: string;
   /** The trainable network (for optimizers, checkpoints, train()/eval(), freezing). */
   readonly net: Module<never[], unknown>;
   /** Tap names the network offers for the TDP loss. */
@@ -56,8 +56,8 @@ export interface TaskAdapter {
   evaluator(): TaskEvaluator;
 }
 
-/** Narrows a batch to the adapter's task, failing clearly on a mismatched loader. */
-export function expectBatch<T extends Batch["task"]>(batch: Batch, task: T): Extract<Batch, { task: T }> {
-  if (batch.task !== task) throw new Error(`a ${task} adapter received a ${batch.task} batch`);
-  return batch as Extract<Batch, { task: T }>;
+/** Narrows a batch to the adapter's task (`expectBatch<DenseBatch>(batch, "dense")`), failing on another task's. */
+export function expectBatch<B extends Batch>(batch: Batch, task: B["task"]): B {
+  if (batch.task !== task) throw new TasksrError("E_TENSOR_ARG", `a ${task} adapter received a ${batch.task} batch`);
+  return batch as B;
 }

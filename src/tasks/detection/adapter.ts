@@ -4,7 +4,7 @@
  * detector's losses (SR4IR's DETLoss; SSD: its MultiBox terms); metric COCO AP@[.5:.95] (A11).
  * Dataset labels are 0-based; detector labels are 1-based with 0 = background.
  */
-import { cropBack } from "../../data/loader/collate.js";
+import { cropBack, type DetectionBatch } from "../../data/loader/collate.js";
 import { noGrad } from "../../engine/autograd.js";
 import { scope } from "../../engine/scope.js";
 import type { Tensor } from "../../engine/tensor.js";
@@ -21,9 +21,9 @@ import {
 import { CocoEvaluator } from "../../metrics/coco/evaluator.js";
 import { STAT_KEYS } from "../../metrics/coco/summarize.js";
 import type { DetectionTarget, Detector } from "../../models/detection/types.js";
-import { expectBatch, type LossTerms, type TaskAdapter } from "./types.js";
+import { expectBatch, type LossTerms, type TaskAdapter } from "../adapter.js";
 
-type DetBatch = Extract<Parameters<TaskAdapter["loss"]>[1], { task: "detection" }>;
+type DetBatch = DetectionBatch;
 
 /** Dataset targets (0-based labels) as detector targets (labels + 1). The results join the caller's scope. */
 function detectorTargets(b: DetBatch): DetectionTarget[] {
@@ -37,7 +37,7 @@ export function detectionAdapter(net: Detector, o: { numClasses: number }): Task
     net,
     tapNames: net.tapNames,
     loss(x, batch): LossTerms {
-      const b = expectBatch(batch, "detection");
+      const b = expectBatch<DetectionBatch>(batch, "detection");
       const losses = net.forwardTaps(cropBack(x, b.sizes), [], detectorTargets(b)).out.losses;
       if (losses === undefined || Object.keys(losses).length === 0) {
         throw new Error(`${net.constructor.name} returned no losses for a batch with targets`);
@@ -47,7 +47,7 @@ export function detectionAdapter(net: Detector, o: { numClasses: number }): Task
       return { total, parts: losses };
     },
     taps: (x, names, batch) =>
-      scope(() => net.forwardTaps(cropBack(x, expectBatch(batch, "detection").sizes), names).taps),
+      scope(() => net.forwardTaps(cropBack(x, expectBatch<DetectionBatch>(batch, "detection").sizes), names).taps),
     paramGroups: () => [{ params: net.parameters().filter((p) => p.requiresGrad), lrMult: 1 }],
     evaluator() {
       // Ground truth is collected from the evaluation batches themselves, as a COCO instances object.
@@ -64,7 +64,7 @@ export function detectionAdapter(net: Detector, o: { numClasses: number }): Task
       return {
         primary: "AP",
         update(x: Tensor, batch) {
-          const b = expectBatch(batch, "detection");
+          const b = expectBatch<DetectionBatch>(batch, "detection");
           const dets = noGrad(() =>
             scope(() =>
               net.forwardTaps(cropBack(x, b.sizes), []).out.detections.map((d) => ({
