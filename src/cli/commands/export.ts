@@ -7,8 +7,10 @@
  */
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
+import { loadCommandPlugins, pluginOption } from "../plugins.js";
 
 interface RawOptions {
+  plugin: string[];
   run?: string;
   sr?: string;
   arch?: string;
@@ -25,8 +27,7 @@ interface RawOptions {
 export const EXPORT_TOLERANCE = { fp32: 1e-4, fp16: 1e-2 } as const;
 
 export function registerExport(program: Command): void {
-  program
-    .command("export")
+  pluginOption(program.command("export"))
     .description("export an SR network, a task network or both as one ONNX graph, checked with onnxruntime-node")
     .option("--run <dir>", "run folder (its final or latest weights)")
     .option("--sr <source>", "SR weights, checkpoint or run folder, or bicubic/bilinear (instead of --run)")
@@ -39,6 +40,7 @@ export function registerExport(program: Command): void {
     .option("--no-check", "skip the onnxruntime-node check")
     .option("--json", "print one JSON object instead of text")
     .action(async (o: RawOptions) => {
+      await loadCommandPlugins(o.plugin);
       if ((o.run === undefined) === (o.sr === undefined)) {
         throw new TasksrError("E_CLI_ARG", "give exactly one of --run <dir> and --sr <source>");
       }

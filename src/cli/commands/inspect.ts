@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { TasksrError } from "../../errors.js";
+import { loadCommandPlugins, pluginOption } from "../plugins.js";
 
 const positiveInt = (flag: string, v: string): number => {
   const n = Number(v);
@@ -34,8 +35,7 @@ const human = (n: number): string => {
 const shape = (s: readonly number[]) => `[${s.join(", ")}]`;
 
 export function registerInspect(program: Command, write: (s: string) => void = (s) => process.stdout.write(s)): void {
-  program
-    .command("inspect")
+  pluginOption(program.command("inspect"))
     .description("show an architecture's parameters, MACs and feature taps (--list: all architectures)")
     .argument("[arch]", "architecture name (see --list)")
     .option("--scale <s>", "SR scale")
@@ -46,7 +46,8 @@ export function registerInspect(program: Command, write: (s: string) => void = (
     )
     .option("--json", "print one JSON object {arch, params, trainable, macs, taps}")
     .option("--list", "list every registered architecture (kind, name, description)")
-    .action(async (arch: string | undefined, o: Record<string, string | boolean | undefined>) => {
+    .action(async (arch: string | undefined, o: Record<string, string | boolean | string[] | undefined>) => {
+      await loadCommandPlugins(o.plugin as string[]);
       const { inspectArch, listArchs } = await import("../../models/index.js");
       if (o.list) {
         const all = listArchs();
