@@ -32,25 +32,19 @@ export interface HostBatch {
   sizes?: [number, number][];
 }
 
-type HostCommon = Omit<HostBatch, "task" | "width" | "height" | "sizes">;
-
-export interface ClassificationHostBatch extends HostCommon {
+export interface ClassificationHostBatch extends HostBatch {
   task: "classification";
-  width: number;
-  height: number;
   /** [N] class indices */
   labels: Int32Array;
 }
 
-export interface SegmentationHostBatch extends HostCommon {
+export interface SegmentationHostBatch extends HostBatch {
   task: "segmentation";
-  width: number;
-  height: number;
   /** [N, H, W] class indices, 255 = ignore */
   masks: Uint8Array;
 }
 
-export interface DetectionHostBatch extends HostCommon {
+export interface DetectionHostBatch extends HostBatch {
   task: "detection";
   /** Padded height and width of the batch: the largest image's rounded up to a multiple of the scale. */
   height: number;

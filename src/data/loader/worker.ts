@@ -55,8 +55,7 @@ async function open(d: DatasetDescription): Promise<Dataset> {
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
-let ready: Promise<{ ds: Dataset; transform: Transform }>;
-ready = (async () => {
+const ready: Promise<{ ds: Dataset; transform: Transform }> = (async () => {
   for (const m of init.modules) await import(m);
   const ds = await open(init.dataset);
   const t = init.transform;

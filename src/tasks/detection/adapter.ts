@@ -23,10 +23,8 @@ import { STAT_KEYS } from "../../metrics/coco/summarize.js";
 import type { DetectionTarget, Detector } from "../../models/detection/types.js";
 import { expectBatch, type LossTerms, type TaskAdapter } from "../adapter.js";
 
-type DetBatch = DetectionBatch;
-
 /** Dataset targets (0-based labels) as detector targets (labels + 1). The results join the caller's scope. */
-function detectorTargets(b: DetBatch): DetectionTarget[] {
+function detectorTargets(b: DetectionBatch): DetectionTarget[] {
   return b.targets.map((t) => ({ boxes: t.boxes, labels: t.labels.add(1) }));
 }
 
